@@ -1,0 +1,120 @@
+# Chat server on Mosquitto: plugin, bridge, admin CLI and their tests.
+#
+#   make          build everything into build/
+#   make run      start broker + plugin + bridge on 127.0.0.1:1884
+#   make test     unit and integration tests, then again under ASan/UBSan
+#
+# Missing Debian packages are installed by `make deps` (run and test do it).
+
+BUILD ?= build
+SANITIZE ?=
+
+CC ?= cc
+PKGS := libcjson libsodium sqlite3
+CPPFLAGS += -Icommon -I$(BUILD)/gen -D_GNU_SOURCE
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing
+LDLIBS_CORE = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+PLUGIN_SRC := $(wildcard plugin/*.c)
+# Plugin files that use the broker's API; the rest is pure logic that unit
+# tests link directly.
+PLUGIN_BROKER_SRC := $(addprefix plugin/,plugin.c broker.c)
+PLUGIN_PURE_SRC := $(filter-out $(PLUGIN_BROKER_SRC),$(PLUGIN_SRC))
+BRIDGE_SRC := $(wildcard bridge/*.c)
+BRIDGE_CORE_SRC := $(filter-out bridge/main.c,$(BRIDGE_SRC))
+CLI_SRC := $(wildcard cli/*.c)
+HARNESS_SRC := $(wildcard tests/harness/*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+GEN_SCHEMA := $(BUILD)/gen/schema_sql.c
+COMMON_LIB := $(BUILD)/libchatcommon.a
+PLUGIN_CORE_LIB := $(BUILD)/libchatplugin.a
+BRIDGE_CORE_LIB := $(BUILD)/libchatbridge.a
+HARNESS_LIB := $(BUILD)/libchattest.a
+
+PLUGIN := $(BUILD)/chat_plugin.so
+BRIDGE := $(BUILD)/chat-bridge
+CLI := $(BUILD)/chatctl
+
+.PHONY: all deps run test unit integration test-sanitized clean
+.DELETE_ON_ERROR:
+
+all: $(PLUGIN) $(BRIDGE) $(CLI)
+
+deps:
+	@tools/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run.sh
+
+# The README's test command: the whole suite, then again with sanitizers.
+test: deps
+	@$(MAKE) --no-print-directory all unit integration
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test-sanitized
+
+test-sanitized: all unit integration
+
+unit: $(UNIT_TESTS)
+	@tools/run-tests.sh unit $(UNIT_TESTS)
+
+integration: $(INTEGRATION_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)
+	@CHAT_BUILD_DIR=$(BUILD) CHAT_SANITIZE=$(SANITIZE) \
+		tools/run-tests.sh integration $(INTEGRATION_TESTS)
+
+clean:
+	rm -rf build
+
+$(GEN_SCHEMA): $(sort $(wildcard schema/*.sql)) tools/embed-sql.sh
+	@mkdir -p $(dir $@)
+	tools/embed-sql.sh $(sort $(wildcard schema/*.sql)) > $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRC) $(GEN_SCHEMA:$(BUILD)/%=%))
+	$(AR) rcs $@ $^
+
+$(BUILD)/obj/gen/schema_sql.o: $(GEN_SCHEMA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(PLUGIN_CORE_LIB): $(call obj,$(PLUGIN_PURE_SRC))
+	$(AR) rcs $@ $^
+
+$(BRIDGE_CORE_LIB): $(call obj,$(BRIDGE_CORE_SRC))
+	$(AR) rcs $@ $^
+
+$(HARNESS_LIB): $(call obj,$(HARNESS_SRC))
+	$(AR) rcs $@ $^
+
+# Broker symbols are resolved from the mosquitto binary at load time.
+$(PLUGIN): $(call obj,$(PLUGIN_BROKER_SRC)) $(PLUGIN_CORE_LIB) $(COMMON_LIB)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(BRIDGE): $(call obj,bridge/main.c) $(BRIDGE_CORE_LIB) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto
+
+$(CLI): $(call obj,$(CLI_SRC)) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+$(BUILD)/tests/unit/test_%: $(BUILD)/obj/tests/unit/test_%.o $(PLUGIN_CORE_LIB) $(BRIDGE_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka
+
+$(BUILD)/tests/integration/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HARNESS_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka -lpthread
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

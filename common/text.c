@@ -1,0 +1,83 @@
+#include "text.h"
+
+#include <string.h>
+
+/* Length of the UTF-8 sequence starting at p, or 0 when it is malformed. */
+static size_t utf8_sequence_length(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t need;
+	unsigned int cp;
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000))
+		return 0; /* overlong */
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0; /* UTF-16 surrogate */
+	if (cp > 0x10ffff)
+		return 0;
+	return need;
+}
+
+bool chat_utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = utf8_sequence_length(p + i, len - i);
+
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+bool chat_json_text_acceptable(const char *buf, size_t len)
+{
+	bool in_string = false;
+
+	if (!chat_utf8_valid(buf, len))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (!in_string) {
+			if (c == '"')
+				in_string = true;
+			continue;
+		}
+		if (c == '"') {
+			in_string = false;
+		} else if (c == '\\' && i + 1 < len) {
+			if (buf[i + 1] == 'u' && i + 5 < len &&
+			    memcmp(buf + i + 2, "0000", 4) == 0)
+				return false;
+			i++; /* skip the escaped character */
+		}
+	}
+	return true;
+}

@@ -1,0 +1,53 @@
+#include "topics.h"
+
+#include "ids.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void chat_topics_init(struct chat_topics *t, const char *prefix)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->prefix, sizeof(t->prefix), "%s", prefix);
+	snprintf(t->send_prefix, sizeof(t->send_prefix), "%s/send/", prefix);
+	snprintf(t->request, sizeof(t->request), "%s/req", prefix);
+	snprintf(t->inbox_prefix, sizeof(t->inbox_prefix), "%s/u/", prefix);
+	snprintf(t->internal_prefix, sizeof(t->internal_prefix),
+		 "$%s/bridge/", prefix);
+	snprintf(t->bridge_messages, sizeof(t->bridge_messages),
+		 "%sin/messages", t->internal_prefix);
+	snprintf(t->bridge_requests, sizeof(t->bridge_requests),
+		 "%sin/requests", t->internal_prefix);
+	snprintf(t->bridge_hello, sizeof(t->bridge_hello), "%shello",
+		 t->internal_prefix);
+	snprintf(t->bridge_committed, sizeof(t->bridge_committed),
+		 "%sout/committed", t->internal_prefix);
+	snprintf(t->bridge_reply, sizeof(t->bridge_reply), "%sout/reply",
+		 t->internal_prefix);
+}
+
+bool chat_topic_inbox(const struct chat_topics *t, const char *user,
+		      const char *kind, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s/%s", t->inbox_prefix, user, kind);
+
+	return n > 0 && (size_t)n < outlen;
+}
+
+const char *chat_topic_send_convo(const struct chat_topics *t,
+				  const char *topic)
+{
+	size_t plen = strlen(t->send_prefix);
+	const char *convo;
+
+	if (strncmp(topic, t->send_prefix, plen) != 0)
+		return NULL;
+	convo = topic + plen;
+	return chat_valid_convo_id(convo) ? convo : NULL;
+}
+
+bool chat_topic_is_internal(const struct chat_topics *t, const char *topic)
+{
+	return strncmp(topic, t->internal_prefix,
+		       strlen(t->internal_prefix)) == 0;
+}

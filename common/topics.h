@@ -1,0 +1,45 @@
+/*
+ * The topic layout, built once from the configured prefix (default "chat").
+ *
+ *   {p}/send/{convo}        client -> server: new message
+ *   {p}/req                 client -> server: request
+ *   {p}/u/{user}/{kind}     server -> client: inbox (msg, resp, event)
+ *   ${p}/bridge/...         plugin <-> bridge only
+ */
+#ifndef CHAT_TOPICS_H
+#define CHAT_TOPICS_H
+
+#include "options.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHAT_TOPIC_MAX 256
+
+struct chat_topics {
+	char prefix[CHAT_PREFIX_MAX + 1];
+	char send_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/send/" */
+	char request[CHAT_PREFIX_MAX + 8];	 /* "{p}/req" */
+	char inbox_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/u/" */
+	char internal_prefix[CHAT_PREFIX_MAX + 16]; /* "${p}/bridge/" */
+	char bridge_messages[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
+	char bridge_requests[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
+	char bridge_hello[CHAT_PREFIX_MAX + 32];    /* bridge -> plugin */
+	char bridge_committed[CHAT_PREFIX_MAX + 32]; /* bridge -> plugin */
+	char bridge_reply[CHAT_PREFIX_MAX + 32];     /* bridge -> plugin */
+};
+
+void chat_topics_init(struct chat_topics *t, const char *prefix);
+
+/* Writes "{p}/u/{user}/{kind}". Returns false when it does not fit. */
+bool chat_topic_inbox(const struct chat_topics *t, const char *user,
+		      const char *kind, char *out, size_t outlen);
+
+/* For "{p}/send/{convo}" with a valid convo id returns the convo part,
+ * otherwise NULL. */
+const char *chat_topic_send_convo(const struct chat_topics *t,
+				  const char *topic);
+
+bool chat_topic_is_internal(const struct chat_topics *t, const char *topic);
+
+#endif
