@@ -11,7 +11,7 @@ SANITIZE ?=
 
 CC ?= cc
 PKGS := libcjson libsodium sqlite3
-CPPFLAGS += -Icommon -I$(BUILD)/gen -D_GNU_SOURCE
+CPPFLAGS += -I. -Icommon -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing
 LDLIBS_CORE = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -48,6 +48,7 @@ CLI := $(BUILD)/chatctl
 
 .PHONY: all deps run test unit integration test-sanitized clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(PLUGIN) $(BRIDGE) $(CLI)
 
@@ -109,9 +110,22 @@ $(BRIDGE): $(call obj,bridge/main.c) $(BRIDGE_CORE_LIB) $(COMMON_LIB)
 $(CLI): $(call obj,$(CLI_SRC)) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE)
 
-$(BUILD)/tests/unit/test_%: $(BUILD)/obj/tests/unit/test_%.o $(PLUGIN_CORE_LIB) $(BRIDGE_CORE_LIB) $(COMMON_LIB)
+# Unit tests link only what they test: test_plugin_* the plugin's pure
+# logic, test_bridge_* the bridge's core, the rest the shared code.
+$(BUILD)/tests/unit/test_plugin_%: $(BUILD)/obj/tests/unit/test_plugin_%.o $(PLUGIN_CORE_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcmocka
+
+$(BUILD)/tests/unit/test_bridge_%: $(BUILD)/obj/tests/unit/test_bridge_%.o $(BRIDGE_CORE_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka
+
+# The CLI test runs the built chatctl.
+$(BUILD)/tests/unit/test_cli_chatctl: | $(CLI)
+
+$(BUILD)/tests/unit/test_%: $(BUILD)/obj/tests/unit/test_%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lcmocka
 
 $(BUILD)/tests/integration/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HARNESS_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

@@ -86,6 +86,9 @@ static int apply_migration(sqlite3 *db, const struct chat_migration *m,
 		return rc;
 	/* Another process may have migrated while we waited for the lock. */
 	rc = read_user_version(db, &current);
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "cannot read schema version: %s",
+			 sqlite3_errmsg(db));
 	if (rc == SQLITE_OK && current >= m->version)
 		return exec_or_report(db, "COMMIT", err, errlen);
 	if (rc == SQLITE_OK)

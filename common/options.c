@@ -177,23 +177,29 @@ static bool is_chat_plugin_path(const char *path)
 {
 	size_t len = strlen(path), want = strlen(PLUGIN_FILE_NAME);
 
-	return len >= want && strcmp(path + len - want, PLUGIN_FILE_NAME) == 0;
+	if (len < want || strcmp(path + len - want, PLUGIN_FILE_NAME) != 0)
+		return false;
+	return len == want || path[len - want - 1] == '/';
 }
 
-static void apply_listener(struct chat_options *opts, const char *value,
+/* The first listener tells the bridge where the broker is. */
+static bool apply_listener(struct chat_options *opts, const char *value,
 			   bool *seen)
 {
 	char port[16] = "", host[64] = "";
+	long number;
 
 	if (*seen)
-		return;
-	if (sscanf(value, "%15s %63s", port, host) < 1)
-		return;
-	opts->listener_port = atoi(port);
+		return true;
+	if (sscanf(value, "%15s %63s", port, host) < 1 ||
+	    !parse_long(port, 1, 65535, &number))
+		return false;
+	opts->listener_port = (int)number;
 	if (host[0])
 		snprintf(opts->listener_host, sizeof(opts->listener_host),
 			 "%s", host);
 	*seen = true;
+	return true;
 }
 
 int chat_options_load_file(struct chat_options *opts, const char *path,
@@ -213,12 +219,22 @@ int chat_options_load_file(struct chat_options *opts, const char *path,
 		char *key, *value;
 
 		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+				 lineno);
+			rc = -1;
+			break;
+		}
 		if (!split_line(line, &key, &value))
 			continue;
 		if (strcmp(key, "plugin") == 0) {
 			in_chat_plugin = is_chat_plugin_path(value);
 		} else if (strcmp(key, "listener") == 0) {
-			apply_listener(opts, value, &listener_seen);
+			if (!apply_listener(opts, value, &listener_seen)) {
+				snprintf(err, errlen, "%s:%d: bad listener",
+					 path, lineno);
+				rc = -1;
+			}
 		} else if (in_chat_plugin &&
 			   strncmp(key, "plugin_opt_", 11) == 0) {
 			if (chat_options_set(opts, key + 11, value) ==

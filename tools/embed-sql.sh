@@ -2,7 +2,7 @@
 # Turns the numbered migrations in schema/ into a C array so the bridge and
 # the admin CLI carry their schema with them. Usage: embed-sql.sh FILE...
 set -eu
-echo '/* Generated from schema/*.sql by tools/embed-sql.sh; do not edit. */'
+echo '/* Generated from the SQL files in schema/ by tools/embed-sql.sh. */'
 echo '#include "db.h"'
 echo 'const struct chat_migration chat_migrations[] = {'
 for f in "$@"; do

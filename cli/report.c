@@ -1,0 +1,92 @@
+#include "chatctl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+static const char usage_text[] =
+    "usage: chatctl [-c mosquitto.conf] [--db PATH] <command> ...\n"
+    "\n"
+    "  init                            create or migrate the database,\n"
+    "                                  refresh the service token file\n"
+    "  user add <id> [--label L]       new user and first device token\n"
+    "  user list                       users and their active devices\n"
+    "  device add <user> [--label L]   another device token for a user\n"
+    "  device list <user>              a user's devices\n"
+    "  device revoke <device-id>       revoke a device token\n"
+    "  convo direct <user-a> <user-b>  the pair's direct conversation\n"
+    "  convo list [--user U]           conversations, members, head seq\n"
+    "  help                            this text\n"
+    "\n"
+    "The database path is plugin_opt_db of the chat plugin in the\n"
+    "configuration file (default ./mosquitto.conf); --db overrides it.\n"
+    "Tokens are printed once on stdout; only their hash is stored.\n";
+
+void chatctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("chatctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The token alone on stdout, for TOKEN=$(chatctl ...); the rest for the
+ * operator on stderr. */
+void chatctl_print_token(const char *user, long long device_id,
+                         const char *token)
+{
+	printf("%s\n", token);
+	fprintf(stderr,
+	        "token for %s (device %lld): shown once, only its hash is "
+	        "stored\n",
+	        user, device_id);
+}
+
+void chatctl_usage_of(const char *synopsis)
+{
+	fprintf(stderr, "usage: chatctl %s\n", synopsis);
+}
+
+void chatctl_usage(void)
+{
+	fputs(usage_text, stderr);
+}
+
+/* UTC, so listings read the same on every machine and sort as text. */
+void chatctl_format_time(long long ms, char out[CHATCTL_TIME_LEN])
+{
+	time_t seconds = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&seconds, &tm) == NULL ||
+	    strftime(out, CHATCTL_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, CHATCTL_TIME_LEN, "%lld", ms);
+}
+
+/*
+ * Quotes text for an error message with every byte outside printable ASCII
+ * written as \xNN, so a hostile argument cannot drive the terminal. Long
+ * text is cut with "...". Returns out.
+ */
+const char *chatctl_quote(const char *text, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t used = 0;
+
+	/* Worst case per byte: 4 characters; keep room for "...'" and NUL. */
+	out[used++] = '\'';
+	for (; *p && used + 4 + 5 <= outlen; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			out[used++] = (char)*p;
+		else
+			used += (size_t)snprintf(out + used, outlen - used,
+			                         "\\x%02x", *p);
+	}
+	if (*p)
+		used += (size_t)snprintf(out + used, outlen - used, "...");
+	snprintf(out + used, outlen - used, "'");
+	return out;
+}

@@ -1,0 +1,63 @@
+#include "acl.h"
+
+#include "ids.h"
+
+#include <string.h>
+
+/* True when topic lies under "{p}/u/{user}/". Filters qualify too: their
+ * first three levels must then be literal, so no wildcard can widen them. */
+static bool in_own_inbox(const struct chat_topics *t, const char *user,
+			 const char *topic)
+{
+	size_t plen = strlen(t->inbox_prefix), ulen = strlen(user);
+
+	return strncmp(topic, t->inbox_prefix, plen) == 0 &&
+	       strncmp(topic + plen, user, ulen) == 0 &&
+	       topic[plen + ulen] == '/';
+}
+
+static bool service_allows(const struct chat_topics *t,
+			   enum chat_access access, const char *topic)
+{
+	switch (access) {
+	case CHAT_ACCESS_READ:
+	case CHAT_ACCESS_WRITE:
+		return chat_topic_is_internal(t, topic);
+	case CHAT_ACCESS_UNSUBSCRIBE:
+		return true;
+	case CHAT_ACCESS_SUBSCRIBE:
+		break;
+	}
+	return false;
+}
+
+static bool user_allows(const struct chat_topics *t, const char *user,
+			enum chat_access access, const char *topic)
+{
+	switch (access) {
+	case CHAT_ACCESS_READ:
+	case CHAT_ACCESS_SUBSCRIBE:
+		return in_own_inbox(t, user, topic);
+	case CHAT_ACCESS_WRITE:
+		return strcmp(topic, t->request) == 0 ||
+		       chat_topic_send_convo(t, topic) != NULL;
+	case CHAT_ACCESS_UNSUBSCRIBE:
+		return true;
+	}
+	return false;
+}
+
+bool chat_acl_allows(const struct chat_topics *t, const char *service_user,
+		     const char *username, enum chat_access access,
+		     const char *topic)
+{
+	if (username == NULL || topic == NULL)
+		return false;
+	if (strcmp(username, service_user) == 0)
+		return service_allows(t, access, topic);
+	/* Authentication admits only valid user ids; checked again so a
+	 * username from any other path can never match a topic level. */
+	if (!chat_valid_user_id(username))
+		return false;
+	return user_allows(t, username, access, topic);
+}

@@ -1,0 +1,183 @@
+#include "broker.h"
+
+#include <string.h>
+#include <time.h>
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	/* TICK's own time fields are zero on mosquitto 2.0.11. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void chat_broker_log(enum chat_log_level level, const char *line)
+{
+	static const int broker_level[] = {
+		[CHAT_LOG_ERROR] = MOSQ_LOG_ERR,
+		[CHAT_LOG_WARNING] = MOSQ_LOG_WARNING,
+		[CHAT_LOG_NOTICE] = MOSQ_LOG_NOTICE,
+		[CHAT_LOG_INFO] = MOSQ_LOG_INFO,
+		[CHAT_LOG_DEBUG] = MOSQ_LOG_DEBUG,
+	};
+
+	mosquitto_log_printf(broker_level[level], "chat: %s", line);
+}
+
+/* Hands every queued publish to the broker, which takes the payloads. */
+static void flush_outbox(struct chat_plugin *p)
+{
+	struct chat_publish *list = chat_outbox_take(&p->outbox), *pub;
+
+	for (pub = list; pub; pub = pub->next) {
+		int rc = mosquitto_broker_publish(pub->client_id, pub->topic,
+						  (int)pub->len, pub->payload,
+						  1, false, NULL);
+
+		if (rc == MOSQ_ERR_SUCCESS)
+			pub->payload = NULL;
+		else
+			chat_log(&p->log, CHAT_LOG_ERROR,
+				 "cannot publish on %s: %s", pub->topic,
+				 mosquitto_strerror(rc));
+	}
+	chat_publish_free(list);
+}
+
+static void describe_client(struct mosquitto *client,
+			    struct chat_client_info *ci)
+{
+	ci->client = client;
+	ci->client_id = mosquitto_client_id(client);
+	ci->username = mosquitto_client_username(client);
+	ci->address = mosquitto_client_address(client);
+	ci->clean_session = mosquitto_client_clean_session(client);
+}
+
+static int on_basic_auth(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_basic_auth *ed = event_data;
+	struct chat_plugin *p = userdata;
+	struct chat_client_info ci;
+	bool allowed;
+
+	(void)event;
+	describe_client(ed->client, &ci);
+	ci.username = ed->username; /* not yet attached to the client */
+	allowed = chat_on_auth(p, &ci, ed->password,
+			       ed->password ? strlen(ed->password) : 0);
+	flush_outbox(p);
+	return allowed ? MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH;
+}
+
+static int on_acl_check(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_acl_check *ed = event_data;
+	struct chat_plugin *p = userdata;
+	enum chat_access access;
+
+	(void)event;
+	switch (ed->access) {
+	case MOSQ_ACL_READ:
+		access = CHAT_ACCESS_READ;
+		break;
+	case MOSQ_ACL_WRITE:
+		access = CHAT_ACCESS_WRITE;
+		break;
+	case MOSQ_ACL_SUBSCRIBE:
+		access = CHAT_ACCESS_SUBSCRIBE;
+		break;
+	case MOSQ_ACL_UNSUBSCRIBE:
+		access = CHAT_ACCESS_UNSUBSCRIBE;
+		break;
+	default:
+		return MOSQ_ERR_ACL_DENIED;
+	}
+	return chat_on_acl(p, mosquitto_client_username(ed->client), access,
+			   ed->topic)
+		       ? MOSQ_ERR_SUCCESS
+		       : MOSQ_ERR_ACL_DENIED;
+}
+
+static int on_message(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_message *ed = event_data;
+	struct chat_plugin *p = userdata;
+	struct chat_client_info ci;
+	bool allowed;
+
+	(void)event;
+	describe_client(ed->client, &ci);
+	/* Nothing a client sends is ever kept as a retained message. */
+	ed->retain = false;
+	allowed = chat_on_message(p, &ci, ed->topic, ed->payload,
+				  ed->payloadlen, now_ms());
+	flush_outbox(p);
+	return allowed ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+}
+
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	struct chat_plugin *p = userdata;
+
+	(void)event;
+	(void)event_data;
+	chat_on_tick(p, now_ms());
+	flush_outbox(p);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int on_disconnect(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_disconnect *ed = event_data;
+	struct chat_plugin *p = userdata;
+	struct chat_client_info ci;
+
+	(void)event;
+	describe_client(ed->client, &ci);
+	chat_on_disconnect(p, &ci);
+	flush_outbox(p);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int on_reload(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	(void)event_data;
+	chat_on_reload(userdata);
+	return MOSQ_ERR_SUCCESS;
+}
+
+struct registration {
+	int event;
+	MOSQ_FUNC_generic_callback callback;
+};
+
+static const struct registration registrations[] = {
+	{MOSQ_EVT_BASIC_AUTH, on_basic_auth}, {MOSQ_EVT_ACL_CHECK, on_acl_check},
+	{MOSQ_EVT_MESSAGE, on_message},	      {MOSQ_EVT_TICK, on_tick},
+	{MOSQ_EVT_DISCONNECT, on_disconnect}, {MOSQ_EVT_RELOAD, on_reload},
+};
+
+#define REGISTRATION_COUNT (sizeof(registrations) / sizeof(registrations[0]))
+
+int chat_broker_register(mosquitto_plugin_id_t *id, struct chat_plugin *p)
+{
+	for (size_t i = 0; i < REGISTRATION_COUNT; i++) {
+		int rc = mosquitto_callback_register(
+			id, registrations[i].event, registrations[i].callback,
+			NULL, p);
+
+		if (rc != MOSQ_ERR_SUCCESS)
+			return rc;
+	}
+	return MOSQ_ERR_SUCCESS;
+}
+
+void chat_broker_unregister(mosquitto_plugin_id_t *id)
+{
+	for (size_t i = 0; i < REGISTRATION_COUNT; i++)
+		mosquitto_callback_unregister(id, registrations[i].event,
+					      registrations[i].callback, NULL);
+}

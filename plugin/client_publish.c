@@ -1,0 +1,161 @@
+/*
+ * What happens when a client publishes a message or a request.
+ */
+#include "core.h"
+
+#include "envelope.h"
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool refuse_send(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *convo,
+			const char *cmid, enum chat_error e)
+{
+	p->stats.refused_sends++;
+	chat_log_refusal(&p->log, "refused message from '%s' to '%s': %s",
+			 ci->username, convo, chat_error_code(e));
+	chat_send_error_event(p, ci->username, chat_error_code(e),
+			      chat_error_message(e), convo, cmid);
+	return false;
+}
+
+/* The largest id already stored seeds the generator once, so ids keep
+ * growing even if the clock went back across a restart. */
+static void seed_idgen(struct chat_plugin *p)
+{
+	uint64_t max_id = 0;
+
+	if (p->idgen_seeded)
+		return;
+	if (chat_store_max_message_id(p->store, &max_id) != CHAT_STORE_OK)
+		return;
+	chat_idgen_after(&p->idgen, max_id);
+	p->idgen_seeded = true;
+}
+
+static enum chat_error check_sender(struct chat_plugin *p, const char *convo,
+				    const char *user)
+{
+	if (!p->bridge_ready)
+		return CHAT_ERR_UNAVAILABLE;
+	switch (chat_store_is_member(p->store, convo, user)) {
+	case CHAT_STORE_OK:
+		return CHAT_OK;
+	case CHAT_STORE_NOT_FOUND:
+		return CHAT_ERR_NOT_MEMBER;
+	case CHAT_STORE_ERROR:
+		break;
+	}
+	return CHAT_ERR_UNAVAILABLE;
+}
+
+static enum chat_error hand_off(struct chat_plugin *p,
+				const struct chat_client_info *ci,
+				const char *convo, struct chat_envelope *env,
+				long long now_ms)
+{
+	struct chat_stamp stamp = {
+		.convo = convo,
+		.from = ci->username,
+		.client_id = ci->client_id,
+		.ts_ms = now_ms,
+	};
+	enum chat_error result = CHAT_ERR_INTERNAL;
+	char *item;
+
+	seed_idgen(p);
+	stamp.id = chat_idgen_next(&p->idgen, now_ms);
+	item = chat_envelope_stamp(env, &stamp);
+	if (item && chat_handoff_add_message(&p->handoff, item,
+					     &p->outbox) == 0 &&
+	    chat_pending_add(&p->pending, convo, ci->username, env->cmid,
+			     now_ms) == 0) {
+		p->stats.handed_off++;
+		result = CHAT_OK;
+	}
+	free(item);
+	return result;
+}
+
+bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
+		      const char *convo, const char *payload, size_t len,
+		      long long now_ms)
+{
+	struct chat_envelope env;
+	enum chat_error e;
+
+	e = chat_envelope_parse(payload, len,
+				(size_t)p->opts.max_envelope_bytes, &env);
+	if (e == CHAT_OK)
+		e = check_sender(p, convo, ci->username);
+	if (e == CHAT_OK &&
+	    chat_pending_contains(&p->pending, convo, ci->username, env.cmid,
+				  now_ms, p->opts.resend_window_ms)) {
+		/* A retransmit of a message on its way to the store: ack it
+		 * and let the first copy produce the tick. */
+		p->stats.duplicates++;
+		chat_envelope_free(&env);
+		return true;
+	}
+	if (e == CHAT_OK && p->pending.count >= (size_t)p->opts.max_pending)
+		e = CHAT_ERR_BUSY;
+	if (e == CHAT_OK)
+		e = hand_off(p, ci, convo, &env, now_ms);
+	if (e != CHAT_OK)
+		refuse_send(p, ci, convo, env.cmid, e);
+	chat_envelope_free(&env);
+	return e == CHAT_OK;
+}
+
+static void respond_error(struct chat_plugin *p,
+			  const struct chat_client_info *ci,
+			  const struct chat_request *req, enum chat_error e)
+{
+	char topic[CHAT_TOPIC_MAX];
+	char *response;
+
+	chat_log_refusal(&p->log, "refused request from '%s': %s",
+			 ci->username, chat_error_code(e));
+	if (req->id == NULL) {
+		chat_send_error_event(p, ci->username, chat_error_code(e),
+				      chat_error_message(e), NULL, NULL);
+		return;
+	}
+	if (!chat_topic_inbox(&p->topics, ci->username, "resp", topic,
+			      sizeof(topic)))
+		return;
+	response = chat_error_response_json(req->id, req->op, e);
+	if (response)
+		chat_outbox_add(&p->outbox, ci->client_id, topic, response,
+				strlen(response));
+	free(response);
+}
+
+bool chat_handle_request(struct chat_plugin *p,
+			 const struct chat_client_info *ci,
+			 const char *payload, size_t len)
+{
+	struct chat_request req;
+	enum chat_error e;
+	char *item = NULL;
+
+	e = chat_request_parse(payload, len,
+			       (size_t)p->opts.max_request_bytes, &req);
+	if (e == CHAT_OK && !p->bridge_ready)
+		e = CHAT_ERR_UNAVAILABLE;
+	if (e == CHAT_OK) {
+		item = chat_request_wrap(&req, ci->username, ci->client_id);
+		if (item == NULL ||
+		    chat_handoff_add_request(&p->handoff, item, &p->outbox) != 0)
+			e = CHAT_ERR_INTERNAL;
+	}
+	if (e == CHAT_OK)
+		p->stats.requests++;
+	else
+		respond_error(p, ci, &req, e);
+	free(item);
+	chat_request_free(&req);
+	return e == CHAT_OK;
+}

@@ -1,0 +1,227 @@
+#include "core.h"
+
+#include "ids.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A batch leaves for the bridge at the latest at this size. */
+#define HANDOFF_FLUSH_BYTES (256 * 1024)
+/* Without TICK events (per_listener_settings true) batches leave at once. */
+#define TICK_OVERDUE_MS 1000
+#define STATS_INTERVAL_MS (60 * 1000)
+
+/* The store logs through the plugin's logger; it has one plugin only. */
+static struct chat_logger *store_logger;
+
+static void log_store_problem(const char *message)
+{
+	chat_log(store_logger, CHAT_LOG_ERROR, "%s", message);
+}
+
+int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
+		      chat_log_sink sink)
+{
+	memset(p, 0, sizeof(*p));
+	p->opts = *opts;
+	chat_topics_init(&p->topics, opts->topic_prefix);
+	chat_logger_init(&p->log, sink);
+	store_logger = &p->log;
+	p->store = chat_store_new(opts->db_path, log_store_problem);
+	if (p->store == NULL)
+		return -1;
+	chat_sessions_init(&p->sessions);
+	chat_pending_init(&p->pending);
+	chat_idgen_init(&p->idgen, opts->node_id);
+	chat_handoff_init(&p->handoff, HANDOFF_FLUSH_BYTES,
+			  p->opts.service_client_id, p->topics.bridge_messages,
+			  p->topics.bridge_requests);
+	return 0;
+}
+
+void chat_plugin_teardown(struct chat_plugin *p)
+{
+	chat_outbox_clear(&p->outbox);
+	chat_handoff_free(&p->handoff);
+	chat_pending_clear(&p->pending);
+	chat_sessions_clear(&p->sessions);
+	chat_store_free(p->store);
+	p->store = NULL;
+}
+
+void chat_send_error_event(struct chat_plugin *p, const char *user,
+			   const char *code, const char *message,
+			   const char *convo, const char *cmid)
+{
+	char topic[CHAT_TOPIC_MAX];
+	char *event;
+
+	if (!chat_topic_inbox(&p->topics, user, "event", topic, sizeof(topic)))
+		return;
+	event = chat_error_event_json(code, message, convo, cmid);
+	if (event)
+		chat_outbox_add(&p->outbox, NULL, topic, event, strlen(event));
+	free(event);
+}
+
+static bool refuse_auth(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *why)
+{
+	p->stats.auth_refused++;
+	chat_log_refusal(&p->log,
+			 "refused connection of client '%s' (user '%s') "
+			 "from %s: %s",
+			 ci->client_id ? ci->client_id : "",
+			 ci->username ? ci->username : "",
+			 ci->address ? ci->address : "?", why);
+	return false;
+}
+
+static bool check_token(struct chat_plugin *p,
+			const struct chat_client_info *ci,
+			enum chat_account_kind kind, const char *password,
+			size_t password_len)
+{
+	switch (chat_store_check_token(p->store, ci->username, kind, password,
+				       password_len)) {
+	case CHAT_STORE_OK:
+		return true;
+	case CHAT_STORE_NOT_FOUND:
+		return refuse_auth(p, ci, "unknown user or invalid token");
+	case CHAT_STORE_ERROR:
+		break;
+	}
+	return refuse_auth(p, ci, "the chat database is unavailable");
+}
+
+static bool auth_service(struct chat_plugin *p,
+			 const struct chat_client_info *ci,
+			 const char *password, size_t password_len)
+{
+	if (strcmp(ci->client_id, p->opts.service_client_id) != 0)
+		return refuse_auth(p, ci, "the service account must use the "
+					  "bridge's client id");
+	if (!check_token(p, ci, CHAT_ACCOUNT_SERVICE, password, password_len))
+		return false;
+	if (!p->reloading) {
+		p->bridge_client = ci->client;
+		p->bridge_ready = false; /* until its hello */
+	}
+	return true;
+}
+
+static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
+		      const char *password, size_t password_len)
+{
+	if (!chat_valid_user_id(ci->username))
+		return refuse_auth(p, ci, "invalid user name");
+	if (strcmp(ci->client_id, p->opts.service_client_id) == 0)
+		return refuse_auth(p, ci, "client id reserved for the bridge");
+	if (password == NULL || password_len == 0)
+		return refuse_auth(p, ci, "no token");
+	if (!check_token(p, ci, CHAT_ACCOUNT_USER, password, password_len))
+		return false;
+	if (!chat_sessions_may_use(&p->sessions, ci->client_id, ci->username))
+		return refuse_auth(p, ci, "client id in use by another user");
+	/* On SIGHUP the broker re-checks every session, connected or not:
+	 * verify, but record nothing. */
+	if (p->reloading)
+		return true;
+	if (chat_sessions_connected(&p->sessions, ci->client_id, ci->username,
+				    ci->client, !ci->clean_session) != 0)
+		return refuse_auth(p, ci, "out of memory");
+	return true;
+}
+
+bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
+		  const char *password, size_t password_len)
+{
+	if (ci->username == NULL || ci->username[0] == '\0')
+		return refuse_auth(p, ci, "no user name");
+	if (ci->client_id == NULL)
+		return refuse_auth(p, ci, "no client id");
+	if (strcmp(ci->username, p->opts.service_user) == 0)
+		return auth_service(p, ci, password, password_len);
+	return auth_user(p, ci, password, password_len);
+}
+
+bool chat_on_acl(struct chat_plugin *p, const char *username,
+		 enum chat_access access, const char *topic)
+{
+	return chat_acl_allows(&p->topics, p->opts.service_user, username,
+			       access, topic);
+}
+
+bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
+		     const char *topic, const void *payload, size_t len,
+		     long long now_ms)
+{
+	const char *convo;
+	bool handled;
+
+	if (ci->username == NULL)
+		return false;
+	if (strcmp(ci->username, p->opts.service_user) == 0) {
+		chat_handle_bridge_publish(p, topic, payload, len);
+		return true;
+	}
+	if (strcmp(topic, p->topics.request) == 0)
+		return chat_handle_request(p, ci, payload, len);
+	convo = chat_topic_send_convo(&p->topics, topic);
+	if (convo == NULL)
+		return false; /* the ACL admits no other topic */
+	handled = chat_handle_send(p, ci, convo, payload, len, now_ms);
+	if (now_ms - p->last_tick_ms > TICK_OVERDUE_MS)
+		chat_handoff_flush(&p->handoff, &p->outbox);
+	return handled;
+}
+
+void chat_on_disconnect(struct chat_plugin *p,
+			const struct chat_client_info *ci)
+{
+	if (ci->client != NULL && ci->client == p->bridge_client) {
+		p->bridge_client = NULL;
+		p->bridge_ready = false;
+		chat_log(&p->log, CHAT_LOG_WARNING,
+			 "the bridge disconnected; sends are refused until "
+			 "it is back");
+		return;
+	}
+	chat_sessions_disconnected(&p->sessions, ci->client_id, ci->client);
+}
+
+void chat_on_reload(struct chat_plugin *p)
+{
+	p->reloading = true;
+}
+
+static void log_stats(struct chat_plugin *p, long long now_ms)
+{
+	struct chat_stats *s = &p->stats;
+
+	if (now_ms < p->next_stats_ms)
+		return;
+	p->next_stats_ms = now_ms + STATS_INTERVAL_MS;
+	if (memcmp(s, &p->reported, sizeof(*s)) == 0)
+		return;
+	chat_log(&p->log, CHAT_LOG_INFO,
+		 "stats: %llu handed off, %llu committed, %llu deliveries, "
+		 "%llu duplicates dropped, %llu sends refused, %llu requests, "
+		 "%llu connections refused, %zu pending, %zu sessions "
+		 "(%zu connected)",
+		 s->handed_off, s->committed, s->deliveries, s->duplicates,
+		 s->refused_sends, s->requests, s->auth_refused,
+		 p->pending.count, p->sessions.count, p->sessions.connected);
+	p->reported = *s;
+}
+
+void chat_on_tick(struct chat_plugin *p, long long now_ms)
+{
+	p->reloading = false;
+	p->last_tick_ms = now_ms;
+	if (chat_handoff_flush(&p->handoff, &p->outbox) != 0)
+		chat_log(&p->log, CHAT_LOG_ERROR,
+			 "out of memory handing messages to the bridge");
+	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
+	log_stats(p, now_ms);
+}

@@ -1,0 +1,102 @@
+/*
+ * The plugin's state and its event handlers, independent of the broker.
+ *
+ * plugin/plugin.c translates mosquitto's events into calls of the chat_on_*
+ * functions below and afterwards hands the publishes collected in
+ * `outbox` to the broker. Everything here can therefore run, and be tested,
+ * without a broker.
+ */
+#ifndef CHAT_CORE_H
+#define CHAT_CORE_H
+
+#include "acl.h"
+#include "errors.h"
+#include "handoff.h"
+#include "idgen.h"
+#include "logging.h"
+#include "options.h"
+#include "outbox.h"
+#include "pending.h"
+#include "sessions.h"
+#include "store.h"
+#include "topics.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct chat_stats {
+	unsigned long long handed_off;	  /* messages passed to the bridge */
+	unsigned long long committed;	  /* announced as stored */
+	unsigned long long deliveries;	  /* inbox publishes for messages */
+	unsigned long long duplicates;	  /* dropped while pending */
+	unsigned long long refused_sends; /* all reasons */
+	unsigned long long requests;
+	unsigned long long auth_refused;
+};
+
+struct chat_plugin {
+	struct chat_options opts;
+	struct chat_topics topics;
+	struct chat_logger log;
+	struct chat_store *store;
+	struct chat_sessions sessions;
+	struct chat_pending pending;
+	struct chat_idgen idgen;
+	bool idgen_seeded;
+	struct chat_handoff handoff;
+	struct chat_outbox outbox;
+	const void *bridge_client; /* the service account's connection */
+	bool bridge_ready;	   /* a hello arrived on that connection */
+	bool reloading;		   /* between RELOAD and the next TICK */
+	long long last_tick_ms;
+	long long next_stats_ms;
+	struct chat_stats stats;
+	struct chat_stats reported;
+};
+
+/* What a handler needs to know about the client behind an event. */
+struct chat_client_info {
+	const void *client; /* the broker's pointer, an identity only */
+	const char *client_id;
+	const char *username;
+	const char *address;
+	bool clean_session;
+};
+
+int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
+		      chat_log_sink sink);
+void chat_plugin_teardown(struct chat_plugin *p);
+
+bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
+		  const char *password, size_t password_len);
+bool chat_on_acl(struct chat_plugin *p, const char *username,
+		 enum chat_access access, const char *topic);
+
+/* Returns false to refuse the publish (MQTT 5 clients then see 0x87). An
+ * allowed publish is consumed here: nobody subscribes to its topic. */
+bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
+		     const char *topic, const void *payload, size_t len,
+		     long long now_ms);
+void chat_on_disconnect(struct chat_plugin *p,
+			const struct chat_client_info *ci);
+void chat_on_reload(struct chat_plugin *p);
+void chat_on_tick(struct chat_plugin *p, long long now_ms);
+
+/* Handlers of client publishes (plugin/client_publish.c). */
+bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
+		      const char *convo, const char *payload, size_t len,
+		      long long now_ms);
+bool chat_handle_request(struct chat_plugin *p,
+			 const struct chat_client_info *ci,
+			 const char *payload, size_t len);
+
+/* Handlers of the bridge's publishes (plugin/bridge_link.c). */
+void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
+				const char *payload, size_t len);
+
+/* Queues an error event for every device of user. */
+void chat_send_error_event(struct chat_plugin *p, const char *user,
+			   const char *code, const char *message,
+			   const char *convo, const char *cmid);
+
+#endif

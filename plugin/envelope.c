@@ -1,0 +1,71 @@
+#include "envelope.h"
+
+#include "ids.h"
+#include "text.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+enum chat_error chat_envelope_parse(const char *payload, size_t len,
+				    size_t max_bytes,
+				    struct chat_envelope *env)
+{
+	const cJSON *cmid, *body;
+
+	memset(env, 0, sizeof(*env));
+	if (len > max_bytes)
+		return CHAT_ERR_TOO_LARGE;
+	if (payload == NULL || !chat_json_text_acceptable(payload, len))
+		return CHAT_ERR_BAD_JSON;
+	env->root = cJSON_ParseWithLength(payload, len);
+	if (!cJSON_IsObject(env->root)) {
+		chat_envelope_free(env);
+		return CHAT_ERR_BAD_JSON;
+	}
+	cmid = cJSON_GetObjectItemCaseSensitive(env->root, "cmid");
+	if (cJSON_IsString(cmid) && chat_valid_cmid(cmid->valuestring))
+		env->cmid = cmid->valuestring;
+	body = cJSON_GetObjectItemCaseSensitive(env->root, "body");
+	if (env->cmid == NULL || !cJSON_IsString(body))
+		return CHAT_ERR_BAD_ENVELOPE;
+	return CHAT_OK;
+}
+
+void chat_envelope_free(struct chat_envelope *env)
+{
+	cJSON_Delete(env->root);
+	env->root = NULL;
+	env->cmid = NULL;
+}
+
+char *chat_envelope_stamp(struct chat_envelope *env,
+			  const struct chat_stamp *stamp)
+{
+	cJSON *obj = cJSON_CreateObject();
+	cJSON *body;
+	char id[24];
+	char *out = NULL;
+
+	if (obj == NULL)
+		return NULL;
+	snprintf(id, sizeof(id), "%" PRIu64, stamp->id);
+	if (!cJSON_AddStringToObject(obj, "id", id) ||
+	    !cJSON_AddStringToObject(obj, "convo", stamp->convo) ||
+	    !cJSON_AddStringToObject(obj, "from", stamp->from) ||
+	    !cJSON_AddNumberToObject(obj, "ts", (double)stamp->ts_ms) ||
+	    !cJSON_AddStringToObject(obj, "cmid", env->cmid))
+		goto done;
+	/* Move the body instead of copying it: it can be 64 KiB. */
+	body = cJSON_DetachItemFromObjectCaseSensitive(env->root, "body");
+	if (body == NULL)
+		goto done;
+	cJSON_AddItemToObject(obj, "body", body);
+	if (!cJSON_AddStringToObject(obj, "client", stamp->client_id))
+		goto done;
+	out = cJSON_PrintUnformatted(obj);
+done:
+	cJSON_Delete(obj);
+	return out;
+}

@@ -1,0 +1,35 @@
+/*
+ * Requests published on {prefix}/req: validated here, then handed to the
+ * bridge wrapped with the authenticated user and the client id, so the
+ * bridge never has to trust what the client says about itself.
+ */
+#ifndef CHAT_REQUEST_H
+#define CHAT_REQUEST_H
+
+#include "errors.h"
+
+#include <stddef.h>
+
+struct cJSON;
+
+#define CHAT_OP_MAX 32
+
+struct chat_request {
+	struct cJSON *root;
+	const char *id; /* points into root; set when readable */
+	const char *op; /* points into root */
+};
+
+/* At most max_bytes of UTF-8 JSON, an object with a valid "id" and a
+ * string "op" of 1-32 characters. The caller frees req with
+ * chat_request_free in every case. */
+enum chat_error chat_request_parse(const char *payload, size_t len,
+				   size_t max_bytes, struct chat_request *req);
+
+void chat_request_free(struct chat_request *req);
+
+/* {"user":…,"client":…,"req":{…}} as malloc'd text; consumes req->root. */
+char *chat_request_wrap(struct chat_request *req, const char *user,
+			const char *client_id);
+
+#endif

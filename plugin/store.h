@@ -1,0 +1,57 @@
+/*
+ * The plugin's read-only view of the SQLite store: device tokens at connect,
+ * membership on send and fan-out.
+ *
+ * Reads run on the broker's only thread, so every query is a prepared,
+ * indexed lookup. The connection is read-only: the plugin never writes.
+ * The file may not exist yet when the broker starts (the bridge or the CLI
+ * creates it), so opening is retried, at most once a second.
+ */
+#ifndef CHAT_STORE_H
+#define CHAT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct chat_store;
+
+enum chat_store_result {
+	CHAT_STORE_OK = 0,
+	CHAT_STORE_NOT_FOUND = 1,
+	CHAT_STORE_ERROR = -1, /* unavailable or failed; logged */
+};
+
+enum chat_account_kind {
+	CHAT_ACCOUNT_USER,
+	CHAT_ACCOUNT_SERVICE,
+};
+
+typedef void (*chat_store_log_fn)(const char *message);
+
+struct chat_store *chat_store_new(const char *path, chat_store_log_fn log);
+void chat_store_free(struct chat_store *store);
+
+/* OK when `token` is an active device token of account `user` of `kind`. */
+enum chat_store_result chat_store_check_token(struct chat_store *store,
+					      const char *user,
+					      enum chat_account_kind kind,
+					      const char *token, size_t len);
+
+/* OK when user is a member of convo, NOT_FOUND when not. */
+enum chat_store_result chat_store_is_member(struct chat_store *store,
+					    const char *convo,
+					    const char *user);
+
+/* Calls fn for every member of convo. */
+enum chat_store_result chat_store_each_member(struct chat_store *store,
+					      const char *convo,
+					      void (*fn)(const char *user,
+							 void *arg),
+					      void *arg);
+
+/* The largest message id stored, 0 when none. */
+enum chat_store_result chat_store_max_message_id(struct chat_store *store,
+						 uint64_t *id);
+
+#endif

@@ -1,0 +1,558 @@
+/* The plugin's event handlers against a real SQLite store, without a
+ * broker: what a client may do, and what the plugin publishes as a result
+ * (read from the outbox the broker would be handed). */
+#include "plugin/core.h"
+
+#include "db.h"
+#include "token.h"
+
+#include <cjson/cJSON.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#define T0 1764770000000LL
+
+struct fixture {
+	char dir[64];
+	char db_path[128];
+	struct chat_plugin p;
+	int alice_conn, bob_conn, carol_conn, bridge_conn;
+};
+
+static const char *tokens[][2] = {
+	{"alice", "alice-token"}, {"bob", "bob-token"},
+	{"carol", "carol-token"}, {"$bridge", "bridge-token"},
+};
+
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void add_account(sqlite3 *db, const char *user, const char *token,
+			const char *kind, int revoked)
+{
+	unsigned char hash[CHAT_TOKEN_HASH_LEN];
+	sqlite3_stmt *stmt;
+
+	chat_token_hash(token, strlen(token), hash);
+	sqlite3_prepare_v2(db,
+			   "INSERT OR IGNORE INTO users(id, kind, created_at)"
+			   " VALUES (?1, ?2, 0)",
+			   -1, &stmt, NULL);
+	sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+	sqlite3_prepare_v2(db,
+			   "INSERT INTO devices(user_id, token_hash, created_at,"
+			   " revoked_at) VALUES (?1, ?2, 0, ?3)",
+			   -1, &stmt, NULL);
+	sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, hash, sizeof(hash), SQLITE_STATIC);
+	if (revoked)
+		sqlite3_bind_int(stmt, 3, 1);
+	else
+		sqlite3_bind_null(stmt, 3);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+}
+
+static void create_store(struct fixture *f)
+{
+	char err[256];
+	sqlite3 *db;
+
+	assert_int_equal(chat_db_open(f->db_path, CHAT_DB_READ_WRITE, "off",
+				      1000, &db, err, sizeof(err)),
+			 SQLITE_OK);
+	assert_int_equal(chat_db_migrate(db, err, sizeof(err)), SQLITE_OK);
+	for (int i = 0; i < 3; i++)
+		add_account(db, tokens[i][0], tokens[i][1], "user", 0);
+	add_account(db, "alice", "old-alice-token", "user", 1);
+	add_account(db, "$bridge", "bridge-token", "service", 0);
+	exec_sql(db, "INSERT INTO conversations(id, kind, created_at)"
+		     " VALUES ('c1', 'direct', 0);"
+		     "INSERT INTO members(convo_id, user_id) VALUES"
+		     " ('c1', 'alice'), ('c1', 'bob');");
+	sqlite3_close(db);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct chat_options opts;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/chat-core-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db_path, sizeof(f->db_path), "%s/chat.db", f->dir);
+	create_store(f);
+	chat_options_defaults(&opts);
+	snprintf(opts.db_path, sizeof(opts.db_path), "%s", f->db_path);
+	opts.max_pending = 3;
+	assert_int_equal(chat_plugin_setup(&f->p, &opts, NULL), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+
+	chat_plugin_teardown(&f->p);
+	snprintf(path, sizeof(path), "%s/chat.db", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/chat.db-wal", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/chat.db-shm", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct chat_client_info client(const void *conn, const char *id,
+				      const char *user)
+{
+	struct chat_client_info ci = {.client = conn,
+				      .client_id = id,
+				      .username = user,
+				      .address = "127.0.0.1",
+				      .clean_session = true};
+	return ci;
+}
+
+static bool connect_as(struct fixture *f, const void *conn, const char *id,
+		       const char *user, const char *token)
+{
+	struct chat_client_info ci = client(conn, id, user);
+
+	return chat_on_auth(&f->p, &ci, token, token ? strlen(token) : 0);
+}
+
+/* Connects alice, bob, carol and the bridge, and lets the bridge say hello. */
+static void connect_everyone(struct fixture *f)
+{
+	struct chat_client_info bridge =
+		client(&f->bridge_conn, "chat-bridge", "$bridge");
+
+	assert_true(connect_as(f, &f->alice_conn, "alice-1", "alice",
+			       "alice-token"));
+	assert_true(connect_as(f, &f->bob_conn, "bob-1", "bob", "bob-token"));
+	assert_true(connect_as(f, &f->carol_conn, "carol-1", "carol",
+			       "carol-token"));
+	assert_true(connect_as(f, &f->bridge_conn, "chat-bridge", "$bridge",
+			       "bridge-token"));
+	assert_true(chat_on_message(&f->p, &bridge, "$chat/bridge/hello",
+				    "{\"version\":1}", 13, T0));
+	chat_on_tick(&f->p, T0); /* the broker ticks every loop pass */
+	chat_outbox_clear(&f->p.outbox);
+}
+
+static bool publish(struct fixture *f, const void *conn, const char *id,
+		    const char *user, const char *topic, const char *payload)
+{
+	struct chat_client_info ci = client(conn, id, user);
+
+	return chat_on_message(&f->p, &ci, topic, payload, strlen(payload), T0);
+}
+
+static bool alice_sends(struct fixture *f, const char *cmid)
+{
+	char payload[128];
+
+	snprintf(payload, sizeof(payload), "{\"cmid\":\"%s\",\"body\":\"hi\"}",
+		 cmid);
+	return publish(f, &f->alice_conn, "alice-1", "alice", "chat/send/c1",
+		       payload);
+}
+
+static void bridge_says(struct fixture *f, const char *topic,
+			const char *payload)
+{
+	struct chat_client_info bridge =
+		client(&f->bridge_conn, "chat-bridge", "$bridge");
+
+	chat_on_message(&f->p, &bridge, topic, payload, strlen(payload), T0);
+}
+
+/* Takes the outbox; returns how many publishes went to topic (and, when
+ * not NULL, the payload of the last one, to be freed). */
+static int taken_to(struct fixture *f, const char *client_id,
+		    const char *topic, char **payload)
+{
+	struct chat_publish *list = chat_outbox_take(&f->p.outbox), *pub;
+	int n = 0;
+
+	for (pub = list; pub; pub = pub->next) {
+		bool same_client = client_id == NULL
+					   ? pub->client_id == NULL
+					   : pub->client_id &&
+						     strcmp(pub->client_id,
+							    client_id) == 0;
+
+		if (!same_client || strcmp(pub->topic, topic) != 0)
+			continue;
+		n++;
+		if (payload) {
+			free(*payload);
+			*payload = strndup(pub->payload, pub->len);
+		}
+	}
+	chat_publish_free(list);
+	return n;
+}
+
+static const char *field(cJSON *obj, const char *name)
+{
+	cJSON *item = cJSON_GetObjectItem(obj, name);
+
+	return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+static void tokens_decide_who_connects(void **state)
+{
+	struct fixture *f = *state;
+	int conn;
+
+	assert_true(connect_as(f, &conn, "a1", "alice", "alice-token"));
+	assert_false(connect_as(f, &conn, "a2", "alice", "bob-token"));
+	assert_false(connect_as(f, &conn, "a3", "alice", "old-alice-token"));
+	assert_false(connect_as(f, &conn, "a4", "alice", ""));
+	assert_false(connect_as(f, &conn, "a5", "alice", NULL));
+	assert_false(connect_as(f, &conn, "a6", "nobody", "alice-token"));
+	assert_false(connect_as(f, &conn, "a7", NULL, "alice-token"));
+	assert_false(connect_as(f, &conn, "a8", "al/ice", "alice-token"));
+	assert_false(connect_as(f, &conn, "a9", "a+b", "alice-token"));
+	assert_false(connect_as(f, &conn, "a10", "#", "alice-token"));
+	assert_false(connect_as(f, &conn, "a11", "bad\x01name", "alice-token"));
+	/* The service account: only with its token and its client id. */
+	assert_false(connect_as(f, &conn, "x", "$bridge", "bridge-token"));
+	assert_false(
+		connect_as(f, &conn, "chat-bridge", "$bridge", "alice-token"));
+	assert_false(
+		connect_as(f, &conn, "chat-bridge", "alice", "alice-token"));
+	/* A user cannot pose as the service with a user token either. */
+	assert_false(connect_as(f, &conn, "a12", "$bridge", "alice-token"));
+}
+
+static void another_users_client_id_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	int conn;
+
+	assert_true(connect_as(f, &f->alice_conn, "phone", "alice",
+			       "alice-token"));
+	assert_false(connect_as(f, &conn, "phone", "bob", "bob-token"));
+	assert_true(connect_as(f, &conn, "phone", "alice", "alice-token"));
+}
+
+static void send_is_refused_until_the_bridge_says_hello(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+	cJSON *obj;
+
+	assert_true(connect_as(f, &f->alice_conn, "alice-1", "alice",
+			       "alice-token"));
+	assert_false(alice_sends(f, "m1"));
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 1);
+	obj = cJSON_Parse(event);
+	assert_string_equal(field(obj, "code"), "unavailable");
+	assert_string_equal(field(obj, "cmid"), "m1");
+	assert_string_equal(field(obj, "convo"), "c1");
+	cJSON_Delete(obj);
+	free(event);
+}
+
+static void accepted_send_leaves_for_the_bridge_at_tick(void **state)
+{
+	struct fixture *f = *state;
+	char *batch = NULL;
+	cJSON *items, *item;
+
+	connect_everyone(f);
+	assert_true(alice_sends(f, "m1"));
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/messages", NULL), 0);
+	chat_on_tick(&f->p, T0);
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/messages", &batch),
+		1);
+	items = cJSON_Parse(batch);
+	assert_int_equal(cJSON_GetArraySize(items), 1);
+	item = cJSON_GetArrayItem(items, 0);
+	assert_string_equal(field(item, "from"), "alice");
+	assert_string_equal(field(item, "convo"), "c1");
+	assert_string_equal(field(item, "cmid"), "m1");
+	assert_string_equal(field(item, "client"), "alice-1");
+	assert_true(strlen(field(item, "id")) > 10);
+	cJSON_Delete(items);
+	free(batch);
+}
+
+static void retransmit_while_pending_is_dropped(void **state)
+{
+	struct fixture *f = *state;
+	char *batch = NULL;
+	cJSON *items;
+
+	connect_everyone(f);
+	assert_true(alice_sends(f, "m1"));
+	assert_true(alice_sends(f, "m1")); /* acknowledged, not forwarded */
+	assert_true(alice_sends(f, "m2"));
+	chat_on_tick(&f->p, T0);
+	taken_to(f, "chat-bridge", "$chat/bridge/in/messages", &batch);
+	items = cJSON_Parse(batch);
+	assert_int_equal(cJSON_GetArraySize(items), 2);
+	assert_int_equal(f->p.stats.duplicates, 1);
+	cJSON_Delete(items);
+	free(batch);
+}
+
+static void non_member_gets_an_error_and_nothing_is_forwarded(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+	cJSON *obj;
+
+	connect_everyone(f);
+	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
+			     "chat/send/c1", "{\"cmid\":\"x\",\"body\":\"hi\"}"));
+	assert_int_equal(taken_to(f, NULL, "chat/u/carol/event", &event), 1);
+	obj = cJSON_Parse(event);
+	assert_string_equal(field(obj, "code"), "not_member");
+	cJSON_Delete(obj);
+	free(event);
+	chat_on_tick(&f->p, T0);
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/messages", NULL), 0);
+}
+
+static void too_many_pending_messages_make_the_server_busy(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+	cJSON *obj;
+
+	connect_everyone(f);
+	assert_true(alice_sends(f, "m1"));
+	assert_true(alice_sends(f, "m2"));
+	assert_true(alice_sends(f, "m3"));
+	chat_outbox_clear(&f->p.outbox);
+	assert_false(alice_sends(f, "m4")); /* max_pending is 3 */
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 1);
+	obj = cJSON_Parse(event);
+	assert_string_equal(field(obj, "code"), "busy");
+	cJSON_Delete(obj);
+	free(event);
+}
+
+static const char committed[] =
+	"[{\"msg\":{\"convo\":\"c1\",\"seq\":1,\"id\":\"42\",\"from\":\"alice\","
+	"\"ts\":1,\"cmid\":\"m1\",\"body\":\"hi\"}}]";
+
+static void committed_message_reaches_every_member(void **state)
+{
+	struct fixture *f = *state;
+	char *to_bob = NULL;
+	cJSON *msg;
+
+	connect_everyone(f);
+	assert_true(alice_sends(f, "m1"));
+	chat_on_tick(&f->p, T0);
+	chat_outbox_clear(&f->p.outbox);
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	/* Routed by subscription (no client id): every device of each. */
+	assert_int_equal(taken_to(f, NULL, "chat/u/bob/msg", &to_bob), 1);
+	msg = cJSON_Parse(to_bob);
+	assert_int_equal(cJSON_GetObjectItem(msg, "seq")->valueint, 1);
+	assert_string_equal(field(msg, "body"), "hi");
+	cJSON_Delete(msg);
+	free(to_bob);
+	/* Committed, so no longer pending: a later resend reaches the bridge
+	 * (which answers it with a fresh tick). */
+	assert_int_equal(f->p.pending.count, 0);
+}
+
+static void committed_message_ticks_the_sender(void **state)
+{
+	struct fixture *f = *state;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/msg", NULL), 1);
+}
+
+static void duplicate_goes_back_to_its_sender_only(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_publish *list, *pub;
+	int publishes = 0;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"msg\":{\"convo\":\"c1\",\"seq\":1,\"id\":\"42\","
+		    "\"from\":\"alice\",\"ts\":1,\"cmid\":\"m1\",\"body\":\"hi\"},"
+		    "\"to\":\"alice\"}]");
+	list = chat_outbox_take(&f->p.outbox);
+	for (pub = list; pub; pub = pub->next) {
+		assert_string_equal(pub->topic, "chat/u/alice/msg");
+		publishes++;
+	}
+	assert_int_equal(publishes, 1);
+	chat_publish_free(list);
+}
+
+static void rejection_becomes_the_senders_error_event(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+	cJSON *obj;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"reject\":{\"convo\":\"c1\",\"from\":\"alice\","
+		    "\"cmid\":\"m7\",\"client\":\"alice-1\","
+		    "\"code\":\"storage_error\",\"message\":\"disk full\"}}]");
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 1);
+	obj = cJSON_Parse(event);
+	assert_string_equal(field(obj, "code"), "storage_error");
+	assert_string_equal(field(obj, "cmid"), "m7");
+	cJSON_Delete(obj);
+	free(event);
+}
+
+static void reply_goes_to_the_requesting_connection_only(void **state)
+{
+	struct fixture *f = *state;
+	char *resp = NULL;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/reply",
+		    "{\"user\":\"bob\",\"client\":\"bob-1\"}\n"
+		    "{\"id\":\"r1\",\"op\":\"ping\",\"ok\":true}");
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/resp", &resp), 1);
+	assert_string_equal(resp, "{\"id\":\"r1\",\"op\":\"ping\",\"ok\":true}");
+	free(resp);
+	/* A client id now owned by someone else receives nothing. */
+	bridge_says(f, "$chat/bridge/out/reply",
+		    "{\"user\":\"bob\",\"client\":\"alice-1\"}\n{\"id\":\"r2\"}");
+	assert_int_equal(f->p.outbox.count, 0);
+}
+
+static void request_is_forwarded_with_the_authenticated_user(void **state)
+{
+	struct fixture *f = *state;
+	char *batch = NULL;
+	cJSON *items, *item;
+
+	connect_everyone(f);
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
+			    "{\"id\":\"r1\",\"op\":\"sync\",\"user\":\"alice\"}"));
+	chat_on_tick(&f->p, T0);
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/requests", &batch),
+		1);
+	items = cJSON_Parse(batch);
+	item = cJSON_GetArrayItem(items, 0);
+	assert_string_equal(field(item, "user"), "bob");
+	assert_string_equal(field(item, "client"), "bob-1");
+	cJSON_Delete(items);
+	free(batch);
+}
+
+static void bad_request_is_answered_by_the_plugin(void **state)
+{
+	struct fixture *f = *state;
+	char *resp = NULL, *event = NULL;
+	cJSON *obj;
+
+	connect_everyone(f);
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
+			     "{\"id\":\"r1\"}"));
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/resp", &resp), 1);
+	obj = cJSON_Parse(resp);
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(obj, "ok")));
+	assert_string_equal(
+		field(cJSON_GetObjectItem(obj, "error"), "code"), "bad_request");
+	cJSON_Delete(obj);
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
+			     "not json"));
+	assert_int_equal(taken_to(f, NULL, "chat/u/bob/event", &event), 1);
+	free(resp);
+	free(event);
+}
+
+static void bridge_disconnect_stops_accepting(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_client_info bridge =
+		client(&f->bridge_conn, "chat-bridge", "$bridge");
+	int stale;
+	struct chat_client_info old = client(&stale, "chat-bridge", "$bridge");
+
+	connect_everyone(f);
+	/* A disconnect of some other connection with the bridge's client id
+	 * (the old one of a takeover) changes nothing. */
+	chat_on_disconnect(&f->p, &old);
+	assert_true(alice_sends(f, "m1"));
+	chat_on_disconnect(&f->p, &bridge);
+	assert_false(alice_sends(f, "m2"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(tokens_decide_who_connects,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			another_users_client_id_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			send_is_refused_until_the_bridge_says_hello, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			accepted_send_leaves_for_the_bridge_at_tick, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			retransmit_while_pending_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			non_member_gets_an_error_and_nothing_is_forwarded,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			too_many_pending_messages_make_the_server_busy, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			committed_message_reaches_every_member, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			committed_message_ticks_the_sender, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			duplicate_goes_back_to_its_sender_only, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			rejection_becomes_the_senders_error_event, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			reply_goes_to_the_requesting_connection_only, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			request_is_forwarded_with_the_authenticated_user,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			bad_request_is_answered_by_the_plugin, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			bridge_disconnect_stops_accepting, setup, teardown),
+	};
+
+	assert_int_equal(chat_crypto_init(), 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,178 @@
+/* The plugin's in-memory state: message ids, pending hand-offs and
+ * client-id ownership. */
+#include "plugin/idgen.h"
+#include "plugin/pending.h"
+#include "plugin/sessions.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define T0 1764770000000LL /* some wall-clock time, ms */
+
+static void ids_increase_and_carry_the_node(void **state)
+{
+	struct chat_idgen g;
+	uint64_t a, b, c;
+
+	(void)state;
+	chat_idgen_init(&g, 5);
+	a = chat_idgen_next(&g, T0);
+	b = chat_idgen_next(&g, T0);
+	c = chat_idgen_next(&g, T0 + 1);
+	assert_true(a < b && b < c);
+	assert_int_equal((a >> 12) & 1023, 5);
+	assert_int_equal(a >> 63, 0);
+	assert_int_equal((long long)(a >> 22), T0 - CHAT_ID_EPOCH_MS);
+}
+
+static void ids_keep_increasing_when_the_clock_steps_back(void **state)
+{
+	struct chat_idgen g;
+	uint64_t a, b;
+
+	(void)state;
+	chat_idgen_init(&g, 1);
+	a = chat_idgen_next(&g, T0);
+	b = chat_idgen_next(&g, T0 - 60000);
+	assert_true(b > a);
+}
+
+static void ids_survive_4096_in_one_millisecond(void **state)
+{
+	struct chat_idgen g;
+	uint64_t last = 0;
+
+	(void)state;
+	chat_idgen_init(&g, 1);
+	for (int i = 0; i < 10000; i++) {
+		uint64_t id = chat_idgen_next(&g, T0);
+
+		assert_true(id > last);
+		last = id;
+	}
+}
+
+static void ids_start_after_the_largest_stored_id(void **state)
+{
+	struct chat_idgen old, g;
+	uint64_t stored, next;
+
+	(void)state;
+	chat_idgen_init(&old, 1);
+	stored = chat_idgen_next(&old, T0 + 5000);
+	chat_idgen_init(&g, 1);
+	chat_idgen_after(&g, stored);
+	next = chat_idgen_next(&g, T0); /* clock now behind the stored id */
+	assert_true(next > stored);
+}
+
+static void pending_entry_is_found_until_removed(void **state)
+{
+	struct chat_pending p;
+
+	(void)state;
+	chat_pending_init(&p);
+	assert_false(chat_pending_contains(&p, "c1", "alice", "m1", T0, 1000));
+	assert_int_equal(chat_pending_add(&p, "c1", "alice", "m1", T0), 0);
+	assert_true(chat_pending_contains(&p, "c1", "alice", "m1", T0, 1000));
+	/* The same cmid from someone else or elsewhere is another message. */
+	assert_false(chat_pending_contains(&p, "c1", "bob", "m1", T0, 1000));
+	assert_false(chat_pending_contains(&p, "c2", "alice", "m1", T0, 1000));
+	chat_pending_remove(&p, "c1", "alice", "m1");
+	assert_false(chat_pending_contains(&p, "c1", "alice", "m1", T0, 1000));
+	assert_int_equal(p.count, 0);
+	chat_pending_clear(&p);
+}
+
+static void pending_entry_expires_after_the_window(void **state)
+{
+	struct chat_pending p;
+
+	(void)state;
+	chat_pending_init(&p);
+	chat_pending_add(&p, "c1", "alice", "m1", T0);
+	chat_pending_add(&p, "c1", "alice", "m2", T0 + 900);
+	assert_false(
+		chat_pending_contains(&p, "c1", "alice", "m1", T0 + 1500, 1000));
+	chat_pending_expire(&p, T0 + 1500, 1000);
+	assert_int_equal(p.count, 1);
+	assert_true(
+		chat_pending_contains(&p, "c1", "alice", "m2", T0 + 1500, 1000));
+	/* Re-adding refreshes an entry instead of duplicating it. */
+	chat_pending_add(&p, "c1", "alice", "m2", T0 + 1600);
+	assert_int_equal(p.count, 1);
+	chat_pending_clear(&p);
+	assert_int_equal(p.count, 0);
+}
+
+static void client_id_belongs_to_its_first_user(void **state)
+{
+	struct chat_sessions s;
+	int conn1, conn2;
+
+	(void)state;
+	chat_sessions_init(&s);
+	assert_true(chat_sessions_may_use(&s, "phone", "alice"));
+	assert_int_equal(
+		chat_sessions_connected(&s, "phone", "alice", &conn1, false), 0);
+	assert_false(chat_sessions_may_use(&s, "phone", "bob"));
+	assert_true(chat_sessions_may_use(&s, "phone", "alice"));
+	assert_int_equal(
+		chat_sessions_connected(&s, "phone", "bob", &conn2, false), -1);
+	assert_string_equal(chat_sessions_owner(&s, "phone"), "alice");
+	chat_sessions_clear(&s);
+}
+
+static void takeover_ignores_the_old_connections_disconnect(void **state)
+{
+	struct chat_sessions s;
+	int old_conn, new_conn;
+
+	(void)state;
+	chat_sessions_init(&s);
+	chat_sessions_connected(&s, "phone", "alice", &old_conn, false);
+	chat_sessions_connected(&s, "phone", "alice", &new_conn, false);
+	assert_false(chat_sessions_disconnected(&s, "phone", &old_conn));
+	assert_int_equal(s.connected, 1);
+	assert_string_equal(chat_sessions_owner(&s, "phone"), "alice");
+	assert_true(chat_sessions_disconnected(&s, "phone", &new_conn));
+	assert_int_equal(s.connected, 0);
+	chat_sessions_clear(&s);
+}
+
+static void clean_session_frees_the_id_durable_keeps_it(void **state)
+{
+	struct chat_sessions s;
+	int conn;
+
+	(void)state;
+	chat_sessions_init(&s);
+	chat_sessions_connected(&s, "clean", "alice", &conn, false);
+	chat_sessions_connected(&s, "durable", "alice", &conn, true);
+	chat_sessions_disconnected(&s, "clean", &conn);
+	chat_sessions_disconnected(&s, "durable", &conn);
+	assert_true(chat_sessions_may_use(&s, "clean", "bob"));
+	assert_false(chat_sessions_may_use(&s, "durable", "bob"));
+	assert_int_equal(s.count, 1);
+	assert_int_equal(s.connected, 0);
+	chat_sessions_clear(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ids_increase_and_carry_the_node),
+		cmocka_unit_test(ids_keep_increasing_when_the_clock_steps_back),
+		cmocka_unit_test(ids_survive_4096_in_one_millisecond),
+		cmocka_unit_test(ids_start_after_the_largest_stored_id),
+		cmocka_unit_test(pending_entry_is_found_until_removed),
+		cmocka_unit_test(pending_entry_expires_after_the_window),
+		cmocka_unit_test(client_id_belongs_to_its_first_user),
+		cmocka_unit_test(takeover_ignores_the_old_connections_disconnect),
+		cmocka_unit_test(clean_session_frees_the_id_durable_keeps_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,38 @@
+#!/bin/bash
+# `make run`: the broker with the chat plugin and the bridge, in the
+# foreground, from the repository root and its mosquitto.conf. Ctrl-C stops
+# both. The database and the broker's own files live in state/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+conf=mosquitto.conf
+listener=$(awk '$1 == "listener" { print $3 ":" $2; exit }' "$conf")
+db=$(awk '$1 == "plugin_opt_db" { print $2; exit }' "$conf")
+
+mkdir -p state
+build/chatctl -c "$conf" init
+
+echo "chat: broker on ${listener:-127.0.0.1:1883}, database ${db:-state/chat.db}"
+echo "chat: admin CLI: build/chatctl -c $conf help   (Ctrl-C here stops the server)"
+
+mosquitto -c "$conf" &
+broker=$!
+build/chat-bridge -c "$conf" &
+bridge=$!
+
+stop() {
+	trap - INT TERM EXIT
+	kill -TERM "$bridge" "$broker" 2>/dev/null || true
+	wait "$bridge" "$broker" 2>/dev/null || true
+	echo "chat: stopped"
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+
+# Whichever stops first (a crash, a port already in use) stops the other.
+set +e
+wait -n "$broker" "$bridge"
+status=$?
+set -e
+echo "chat: a server process exited (status $status); stopping" >&2
+exit "$status"
