@@ -78,7 +78,7 @@ static int load_options(struct chatctl *ctl, const struct global_options *g)
 	}
 	if (g->db_path == NULL)
 		return 0;
-	if (chat_options_set(&ctl->opts, "db", g->db_path) != CHAT_OPTION_OK) {
+	if (chat_options_set(&ctl->opts, "database", g->db_path) != CHAT_OPTION_OK) {
 		chatctl_error("invalid --db path");
 		return -1;
 	}

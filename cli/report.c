@@ -18,7 +18,7 @@ static const char usage_text[] =
     "  convo list [--user U]           conversations, members, head seq\n"
     "  help                            this text\n"
     "\n"
-    "The database path is plugin_opt_db of the chat plugin in the\n"
+    "The database path is plugin_opt_database of the chat plugin in the\n"
     "configuration file (default ./mosquitto.conf); --db overrides it.\n"
     "Tokens are printed once on stdout; only their hash is stored.\n";
 

@@ -98,7 +98,7 @@ static enum chat_option_result set_string_option(struct chat_options *opts,
 {
 	bool ok;
 
-	if (strcmp(name, "db") == 0)
+	if (strcmp(name, "database") == 0)
 		ok = copy_string(opts->db_path, sizeof(opts->db_path), value);
 	else if (strcmp(name, "topic_prefix") == 0)
 		ok = valid_prefix(value) &&

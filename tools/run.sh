@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 conf=mosquitto.conf
 listener=$(awk '$1 == "listener" { print $3 ":" $2; exit }' "$conf")
-db=$(awk '$1 == "plugin_opt_db" { print $2; exit }' "$conf")
+db=$(awk '$1 == "plugin_opt_database" { print $2; exit }' "$conf")
 
 mkdir -p state
 build/chatctl -c "$conf" init

@@ -100,9 +100,9 @@ static int make_env(void **state)
 	snprintf(env->err_file, sizeof(env->err_file), "%s/stderr", env->dir);
 	snprintf(conf, sizeof(conf),
 	         "listener 1884 127.0.0.1\n"
-	         "plugin_opt_db %s/not-this.db\n"
+	         "plugin_opt_database %s/not-this.db\n"
 	         "plugin build/chat_plugin.so\n"
-	         "plugin_opt_db %s\n"
+	         "plugin_opt_database %s\n"
 	         "plugin_opt_service_token_file %s\n",
 	         env->dir, env->db, env->token_file);
 	write_file(env->conf, conf);

@@ -89,7 +89,7 @@ static void test_options_under_the_chat_plugin_line_are_applied(void **state)
 	struct conf_file *conf = *state;
 
 	assert_int_equal(load_conf(conf, "plugin build/chat_plugin.so\n"
-	                                 "plugin_opt_db /var/lib/chat/chat.db\n"
+	                                 "plugin_opt_database /var/lib/chat/chat.db\n"
 	                                 "plugin_opt_topic_prefix talk\n"
 	                                 "plugin_opt_node_id 42\n"
 	                                 "plugin_opt_max_pending 77\n"
@@ -108,9 +108,9 @@ static void test_options_outside_the_chat_plugin_are_ignored(void **state)
 {
 	struct conf_file *conf = *state;
 
-	assert_int_equal(load_conf(conf, "plugin_opt_db before-any-plugin.db\n"
+	assert_int_equal(load_conf(conf, "plugin_opt_database before-any-plugin.db\n"
 	                                 "plugin /usr/lib/other_plugin.so\n"
-	                                 "plugin_opt_db other.db\n"
+	                                 "plugin_opt_database other.db\n"
 	                                 "plugin_opt_node_id not-a-number\n"
 	                                 "plugin /opt/chat/chat_plugin.so\n"
 	                                 "plugin_opt_topic_prefix mine\n"
@@ -131,8 +131,8 @@ static void test_comments_blank_lines_and_spacing_are_tolerated(void **state)
 	                           "\n"
 	                           "   \t\n"
 	                           "plugin\tbuild/chat_plugin.so\n"
-	                           "  # plugin_opt_db commented.db\n"
-	                           "  plugin_opt_db   my dir/chat.db  \t\n"
+	                           "  # plugin_opt_database commented.db\n"
+	                           "  plugin_opt_database   my dir/chat.db  \t\n"
 	                           "plugin_opt_node_id\t7"),
 	                 0);
 	assert_string_equal(conf->opts.db_path, "my dir/chat.db");
@@ -167,9 +167,9 @@ static void test_option_without_value_is_rejected(void **state)
 	struct conf_file *conf = *state;
 
 	assert_int_equal(load_conf(conf, "plugin build/chat_plugin.so\n"
-	                                 "plugin_opt_db\n"),
+	                                 "plugin_opt_database\n"),
 	                 -1);
-	assert_non_null(strstr(conf->err, "plugin_opt_db"));
+	assert_non_null(strstr(conf->err, "plugin_opt_database"));
 }
 
 static void test_first_listener_gives_port_and_host(void **state)

@@ -1,0 +1,82 @@
+#include "announce.h"
+
+static void write_reject(struct json_writer *w, const struct bridge_entry *e)
+{
+	json_writer_open_object(w);
+	json_writer_key(w, "convo");
+	json_writer_string(w, e->msg.convo);
+	json_writer_key(w, "from");
+	json_writer_string(w, e->msg.from);
+	json_writer_key(w, "cmid");
+	json_writer_string(w, e->msg.cmid);
+	json_writer_key(w, "client");
+	json_writer_string(w, e->msg.client ? e->msg.client : "");
+	json_writer_key(w, "code");
+	json_writer_string(w, e->code);
+	json_writer_key(w, "message");
+	json_writer_string(w, e->text);
+	json_writer_close_object(w);
+}
+
+void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
+{
+	json_writer_open_object(w);
+	if (e->outcome == BRIDGE_REJECTED) {
+		json_writer_key(w, "reject");
+		write_reject(w, e);
+	} else {
+		json_writer_key(w, "msg");
+		bridge_message_write(w, &e->msg);
+	}
+	if (e->outcome == BRIDGE_DUPLICATE) {
+		json_writer_key(w, "to");
+		json_writer_string(w, e->msg.from);
+	}
+	json_writer_close_object(w);
+}
+
+/* Closes the array in chunk, hands it over and starts the next one. */
+static int flush(struct json_writer *chunk, size_t *in_chunk,
+                 bridge_chunk_fn fn, void *ctx)
+{
+	int rc;
+
+	json_writer_close_array(chunk);
+	if (!json_writer_ok(chunk))
+		return -1;
+	rc = fn(ctx, chunk->data, chunk->len);
+	json_writer_reset(chunk);
+	json_writer_open_array(chunk);
+	*in_chunk = 0;
+	return rc;
+}
+
+int bridge_announce(const struct bridge_entries *entries, size_t max_bytes,
+                    bridge_chunk_fn fn, void *ctx)
+{
+	struct json_writer chunk, entry;
+	size_t in_chunk = 0;
+	int rc = 0;
+
+	json_writer_init(&chunk);
+	json_writer_init(&entry);
+	json_writer_open_array(&chunk);
+	for (size_t i = 0; i < entries->count && rc == 0; i++) {
+		json_writer_reset(&entry);
+		bridge_announce_entry(&entry, &entries->items[i]);
+		if (!json_writer_ok(&entry)) {
+			rc = -1;
+			break;
+		}
+		/* +2: the comma before the entry and the closing bracket. */
+		if (in_chunk > 0 && chunk.len + entry.len + 2 > max_bytes)
+			rc = flush(&chunk, &in_chunk, fn, ctx);
+		json_writer_fragment(&chunk, entry.data, entry.len);
+		in_chunk++;
+	}
+	if (rc == 0 && in_chunk > 0)
+		rc = flush(&chunk, &in_chunk, fn, ctx);
+	json_writer_free(&chunk);
+	json_writer_free(&entry);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * Announcements on bridge_committed: the entries of a committed batch as
+ * JSON arrays, split so that no publish grows past a size bound.
+ *
+ *   {"msg":{...}}                 new message, for every member
+ *   {"msg":{...},"to":"alice"}    duplicate, for its sender only
+ *   {"reject":{"convo","from","cmid","client","code","message"}}
+ */
+#ifndef BRIDGE_ANNOUNCE_H
+#define BRIDGE_ANNOUNCE_H
+
+#include "commit.h"
+#include "json_writer.h"
+
+#include <stddef.h>
+
+/* Receives one complete JSON array; returns 0, or -1 to stop. */
+typedef int (*bridge_chunk_fn)(void *ctx, const char *json, size_t len);
+
+/* Writes one entry as a JSON object. */
+void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e);
+
+/*
+ * Hands the entries, in order, to fn as arrays of at most max_bytes each;
+ * an entry bigger than that on its own still goes out, alone. Returns 0, or
+ * -1 when out of memory or fn failed.
+ */
+int bridge_announce(const struct bridge_entries *entries, size_t max_bytes,
+                    bridge_chunk_fn fn, void *ctx);
+
+#endif

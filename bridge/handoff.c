@@ -1,0 +1,157 @@
+#include "handoff.h"
+
+#include "log.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void bridge_batch_clear(struct bridge_batch *b)
+{
+	for (size_t i = 0; i < b->count; i++)
+		bridge_message_clear(&b->messages[i]);
+	free(b->messages);
+	memset(b, 0, sizeof(*b));
+}
+
+void bridge_request_queue_clear(struct bridge_request_queue *q)
+{
+	for (size_t i = 0; i < q->count; i++) {
+		free(q->requests[i].client);
+		cJSON_Delete(q->requests[i].req);
+	}
+	free(q->requests);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Grows an array of elements of size each so that one more fits. */
+static int grow(void **items, size_t *cap, size_t count, size_t size)
+{
+	size_t want = *cap ? *cap * 2 : 64;
+	void *grown;
+
+	if (count < *cap)
+		return 0;
+	grown = realloc(*items, want * size);
+	if (grown == NULL)
+		return -1;
+	*items = grown;
+	*cap = want;
+	return 0;
+}
+
+/*
+ * Parses a hand-off payload, which must be a JSON array. cJSON would let an
+ * escaped NUL silently cut a string short, so such text is refused whole:
+ * the plugin never sends it, and a body must be stored exactly as sent.
+ */
+static cJSON *parse_array(const char *payload, size_t len, const char *what)
+{
+	cJSON *root;
+
+	if (!chat_json_text_acceptable(payload, len)) {
+		bridge_error(
+		    "dropped a %s hand-off of %zu bytes: not acceptable "
+		    "UTF-8 JSON text",
+		    what, len);
+		return NULL;
+	}
+	root = cJSON_ParseWithLength(payload, len);
+	if (!cJSON_IsArray(root)) {
+		bridge_error("dropped a %s hand-off of %zu bytes: not a JSON "
+		             "array",
+		             what, len);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+size_t bridge_handoff_messages(const char *payload, size_t len,
+                               struct bridge_batch *batch)
+{
+	cJSON *root = parse_array(payload, len, "message");
+	const cJSON *item;
+	size_t taken = 0;
+
+	if (root == NULL)
+		return 0;
+	cJSON_ArrayForEach(item, root)
+	{
+		struct bridge_message m;
+		const char *why;
+
+		if (bridge_message_parse(item, &m, &why) != 0) {
+			bridge_error("skipped a handed-off message: %s", why);
+			continue;
+		}
+		if (grow((void **)&batch->messages, &batch->cap, batch->count,
+		         sizeof(*batch->messages)) != 0) {
+			bridge_error("skipped a handed-off message: out of "
+			             "memory");
+			bridge_message_clear(&m);
+			continue;
+		}
+		batch->messages[batch->count++] = m;
+		taken++;
+	}
+	cJSON_Delete(root);
+	return taken;
+}
+
+static const char *check_request(const cJSON *item)
+{
+	if (!cJSON_IsObject(item))
+		return "not an object";
+	if (!chat_valid_user_id(bridge_json_string(item, "user")))
+		return "bad user";
+	if (bridge_json_string(item, "client") == NULL)
+		return "bad client";
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(item, "req")))
+		return "req is not an object";
+	return NULL;
+}
+
+/* Moves one valid request out of the parsed array into the queue. */
+static int take_request(cJSON *item, struct bridge_request_queue *q)
+{
+	struct bridge_request *r;
+
+	if (grow((void **)&q->requests, &q->cap, q->count,
+	         sizeof(*q->requests)) != 0)
+		return -1;
+	r = &q->requests[q->count];
+	memset(r, 0, sizeof(*r));
+	r->client = strdup(bridge_json_string(item, "client"));
+	if (r->client == NULL)
+		return -1;
+	strcpy(r->user, bridge_json_string(item, "user"));
+	r->req = cJSON_DetachItemFromObjectCaseSensitive(item, "req");
+	q->count++;
+	return 0;
+}
+
+size_t bridge_handoff_requests(const char *payload, size_t len,
+                               struct bridge_request_queue *queue)
+{
+	cJSON *root = parse_array(payload, len, "request");
+	cJSON *item;
+	size_t taken = 0;
+
+	if (root == NULL)
+		return 0;
+	cJSON_ArrayForEach(item, root)
+	{
+		const char *why = check_request(item);
+
+		if (why == NULL && take_request(item, queue) != 0)
+			why = "out of memory";
+		if (why != NULL) {
+			bridge_error("skipped a handed-off request: %s", why);
+			continue;
+		}
+		taken++;
+	}
+	cJSON_Delete(root);
+	return taken;
+}

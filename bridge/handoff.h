@@ -1,0 +1,47 @@
+/*
+ * Hand-offs from the plugin: stamped messages to store and client requests
+ * to answer, each arriving as a JSON array. They are collected here while
+ * the bridge drains its connection, then processed together.
+ */
+#ifndef BRIDGE_HANDOFF_H
+#define BRIDGE_HANDOFF_H
+
+#include "message.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+struct bridge_batch {
+	struct bridge_message *messages;
+	size_t count;
+	size_t cap;
+};
+
+struct bridge_request {
+	char user[CHAT_ID_MAX + 1];
+	char *client; /* owned */
+	cJSON *req;   /* owned: the client's request object as parsed */
+};
+
+struct bridge_request_queue {
+	struct bridge_request *requests;
+	size_t count;
+	size_t cap;
+};
+
+void bridge_batch_clear(struct bridge_batch *b);
+void bridge_request_queue_clear(struct bridge_request_queue *q);
+
+/*
+ * Appends the valid items of a bridge_messages payload to the batch and
+ * returns how many were taken. Malformed items, or a payload that is not a
+ * JSON array of acceptable text, are logged and skipped.
+ */
+size_t bridge_handoff_messages(const char *payload, size_t len,
+                               struct bridge_batch *batch);
+
+/* The same for a bridge_requests payload: [{"user","client","req"}]. */
+size_t bridge_handoff_requests(const char *payload, size_t len,
+                               struct bridge_request_queue *queue);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * A chat message as the bridge handles it: stamped by the plugin (id, from,
+ * ts), given a seq here when it is stored, and written out in exactly the
+ * shape clients receive.
+ */
+#ifndef BRIDGE_MESSAGE_H
+#define BRIDGE_MESSAGE_H
+
+#include "ids.h"
+#include "json_writer.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+struct bridge_message {
+	char convo[CHAT_ID_MAX + 1];
+	char from[CHAT_ID_MAX + 1];
+	char cmid[CHAT_CMID_MAX + 1];
+	uint64_t id;
+	long long seq; /* 0 until stored */
+	long long ts;  /* milliseconds since the Unix epoch */
+	char *body;    /* owned */
+	char *client;  /* owned; the sender's MQTT client id, may be NULL */
+};
+
+/*
+ * Reads one stamped message of a hand-off:
+ * {"id":"<decimal>","convo","from","ts","cmid","body","client"}.
+ * Returns 0, or -1 with the reason in *why (nothing to free then).
+ */
+int bridge_message_parse(const cJSON *item, struct bridge_message *out,
+                         const char **why);
+
+/* Deep copy; returns 0 or -1 when out of memory (dst then holds nothing). */
+int bridge_message_copy(struct bridge_message *dst,
+                        const struct bridge_message *src);
+
+/* Frees the owned strings and zeroes the message. */
+void bridge_message_clear(struct bridge_message *m);
+
+/* {"convo","seq","id","from","ts","cmid","body"}: what clients receive. */
+void bridge_message_write(struct json_writer *w,
+                          const struct bridge_message *m);
+
+/* Helpers for reading untrusted JSON, shared with request parsing. */
+const char *bridge_json_string(const cJSON *object, const char *key);
+/* A whole number in [0, 2^53]; false for anything else. */
+bool bridge_json_count(const cJSON *item, long long *out);
+
+#endif

@@ -1,0 +1,175 @@
+#include "service.h"
+
+#include "announce.h"
+#include "commit.h"
+#include "db.h"
+#include "log.h"
+#include "request.h"
+
+#include <string.h>
+
+#define WAIT_MS 100
+/* The plugin parses each announcement on the broker's thread: keep them
+ * moderate. */
+#define ANNOUNCEMENT_MAX_BYTES (256 * 1024)
+/* How long shutdown waits for the broker to take what was published. */
+#define SHUTDOWN_FLUSH_MS 5000
+
+void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
+                            size_t len)
+{
+	struct bridge_service *svc = ctx;
+
+	if (strcmp(topic, svc->topics->bridge_messages) == 0)
+		bridge_handoff_messages(payload, len, &svc->batch);
+	else if (strcmp(topic, svc->topics->bridge_requests) == 0)
+		bridge_handoff_requests(payload, len, &svc->requests);
+	else {
+		bridge_debug("ignored %zu bytes on %s", len, topic);
+		return;
+	}
+	svc->deliveries++;
+}
+
+static bool has_work(const struct bridge_service *svc)
+{
+	return svc->batch.count > 0 || svc->requests.count > 0;
+}
+
+/* Keeps reading while hand-offs keep coming, so that one transaction
+ * covers everything that arrived together. */
+static void drain(struct bridge_service *svc)
+{
+	size_t max = (size_t)svc->opts->batch_max;
+
+	while (svc->batch.count < max && svc->requests.count < max) {
+		size_t before = svc->deliveries;
+
+		bridge_connection_poll(svc->connection, 0);
+		if (svc->deliveries == before)
+			return;
+	}
+}
+
+/* While the database is locked: keep the MQTT session alive. A second
+ * stop request gives up on the batch. */
+static bool wait_for_lock(void *ctx)
+{
+	struct bridge_service *svc = ctx;
+
+	bridge_connection_poll(svc->connection, WAIT_MS);
+	return *svc->stop_requests < 2;
+}
+
+static int publish_announcement(void *ctx, const char *json, size_t len)
+{
+	struct bridge_service *svc = ctx;
+
+	return bridge_connection_publish(
+	    svc->connection, svc->topics->bridge_committed, json, len);
+}
+
+static void commit_and_announce(struct bridge_service *svc,
+                                const struct bridge_batch *batch)
+{
+	struct bridge_entries entries;
+	enum bridge_commit_status status;
+
+	if (batch->count == 0)
+		return;
+	status = bridge_commit(svc->store, batch, &entries, wait_for_lock, svc);
+	if (status == BRIDGE_COMMIT_NO_MEMORY) {
+		bridge_error("out of memory committing %zu messages; their "
+		             "senders will resend them",
+		             batch->count);
+		return;
+	}
+	if (bridge_announce(&entries, ANNOUNCEMENT_MAX_BYTES,
+	                    publish_announcement, svc) != 0)
+		bridge_error("could not announce all of a batch of %zu "
+		             "messages",
+		             batch->count);
+	bridge_entries_clear(&entries);
+}
+
+static void answer(struct bridge_service *svc,
+                   const struct bridge_request_queue *queue)
+{
+	struct json_writer reply;
+
+	json_writer_init(&reply);
+	for (size_t i = 0; i < queue->count; i++) {
+		const struct bridge_request *r = &queue->requests[i];
+
+		json_writer_reset(&reply);
+		bridge_request_frame(&reply, r->user, r->client);
+		if (bridge_request_respond(svc->store, svc->opts, r->user,
+		                           r->req, &reply) != 0)
+			continue;
+		bridge_connection_publish(svc->connection,
+		                          svc->topics->bridge_reply, reply.data,
+		                          reply.len);
+	}
+	json_writer_free(&reply);
+}
+
+/* Takes what was drained, so that hand-offs arriving meanwhile (while
+ * waiting for a lock) queue up for the next round. */
+static void process(struct bridge_service *svc)
+{
+	struct bridge_batch batch = svc->batch;
+	struct bridge_request_queue queue = svc->requests;
+	long long started = chat_now_ms();
+
+	memset(&svc->batch, 0, sizeof(svc->batch));
+	memset(&svc->requests, 0, sizeof(svc->requests));
+	commit_and_announce(svc, &batch);
+	answer(svc, &queue);
+	bridge_debug("processed %zu messages and %zu requests in %lld ms",
+	             batch.count, queue.count, chat_now_ms() - started);
+	bridge_batch_clear(&batch);
+	bridge_request_queue_clear(&queue);
+}
+
+/* Finishes what was drained and gives the broker a moment to acknowledge
+ * the announcements and replies, which are lost if never sent. */
+static void finish(struct bridge_service *svc)
+{
+	long long deadline = chat_now_ms() + SHUTDOWN_FLUSH_MS;
+
+	for (;;) {
+		if (has_work(svc))
+			process(svc);
+		if (bridge_connection_unacknowledged(svc->connection) == 0 ||
+		    !bridge_connection_is_up(svc->connection) ||
+		    chat_now_ms() >= deadline)
+			break;
+		bridge_connection_poll(svc->connection, WAIT_MS);
+	}
+	if (has_work(svc))
+		process(svc);
+	if (bridge_connection_unacknowledged(svc->connection) > 0)
+		bridge_warning(
+		    "stopping with %zu publishes not acknowledged "
+		    "by the broker",
+		    bridge_connection_unacknowledged(svc->connection));
+}
+
+void bridge_service_run(struct bridge_service *svc)
+{
+	while (*svc->stop_requests == 0) {
+		bridge_connection_poll(svc->connection, WAIT_MS);
+		if (!has_work(svc))
+			continue;
+		drain(svc);
+		process(svc);
+	}
+	bridge_info("stopping: finishing the current batch");
+	finish(svc);
+}
+
+void bridge_service_free(struct bridge_service *svc)
+{
+	bridge_batch_clear(&svc->batch);
+	bridge_request_queue_clear(&svc->requests);
+}

@@ -1,0 +1,369 @@
+#include "store.h"
+
+#include "heads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum statement {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_HEAD,
+	STMT_MEMBERSHIP,
+	STMT_FIND_BY_CMID,
+	STMT_INSERT,
+	STMT_READ_AFTER,
+	STMT_READ_BEFORE,
+	STMT_CONVERSATIONS_OF,
+	STMT_MEMBERS_OF,
+	STMT_COUNT
+};
+
+static const char *const statement_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_HEAD] = "SELECT COALESCE(MAX(seq), 0) FROM messages"
+                  " WHERE convo_id = ?1",
+    [STMT_MEMBERSHIP] = "SELECT joined_seq FROM members"
+                        " WHERE convo_id = ?1 AND user_id = ?2",
+    [STMT_FIND_BY_CMID] = "SELECT seq, id, ts, body FROM messages"
+                          " WHERE convo_id = ?1 AND sender = ?2"
+                          " AND cmid = ?3",
+    [STMT_INSERT] = "INSERT INTO messages"
+                    " (convo_id, seq, id, sender, cmid, ts, body)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STMT_READ_AFTER] = "SELECT seq, id, sender, ts, cmid, body"
+                        " FROM messages WHERE convo_id = ?1 AND seq > ?2"
+                        " ORDER BY seq LIMIT ?3",
+    [STMT_READ_BEFORE] = "SELECT seq, id, sender, ts, cmid, body"
+                         " FROM messages WHERE convo_id = ?1"
+                         " AND seq > ?2 AND seq < ?3"
+                         " ORDER BY seq DESC LIMIT ?4",
+    [STMT_CONVERSATIONS_OF] = "SELECT c.id, c.kind, c.title"
+                              " FROM members m JOIN conversations c"
+                              " ON c.id = m.convo_id"
+                              " WHERE m.user_id = ?1 ORDER BY c.id",
+    [STMT_MEMBERS_OF] = "SELECT user_id FROM members WHERE convo_id = ?1"
+                        " ORDER BY user_id",
+};
+
+struct bridge_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	struct bridge_heads heads;
+};
+
+int bridge_store_open(sqlite3 *db, struct bridge_store **out)
+{
+	struct bridge_store *s = calloc(1, sizeof(*s));
+	int rc = SQLITE_OK;
+
+	if (s == NULL)
+		return SQLITE_NOMEM;
+	s->db = db;
+	bridge_heads_init(&s->heads);
+	for (int i = 0; i < STMT_COUNT && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v3(db, statement_sql[i], -1,
+		                        SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+		                        NULL);
+	if (rc != SQLITE_OK) {
+		bridge_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return SQLITE_OK;
+}
+
+void bridge_store_close(struct bridge_store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	bridge_heads_free(&s->heads);
+	free(s);
+}
+
+const char *bridge_store_error(const struct bridge_store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+/* Runs a statement that returns no row and makes it reusable. */
+static int run(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Steps a statement expected to return at most one row; the caller reads
+ * the row, then resets. *found tells whether there was one. */
+static int step_one(sqlite3_stmt *stmt, bool *found)
+{
+	int rc = sqlite3_step(stmt);
+
+	*found = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return SQLITE_OK;
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+static void bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+int bridge_store_begin(struct bridge_store *s)
+{
+	return run(s->stmt[STMT_BEGIN]);
+}
+
+int bridge_store_commit(struct bridge_store *s)
+{
+	int rc = run(s->stmt[STMT_COMMIT]);
+
+	if (rc == SQLITE_OK)
+		bridge_heads_commit(&s->heads);
+	return rc;
+}
+
+void bridge_store_rollback(struct bridge_store *s)
+{
+	/* SQLite may already have rolled back by itself (disk full, I/O). */
+	if (!sqlite3_get_autocommit(s->db))
+		run(s->stmt[STMT_ROLLBACK]);
+	bridge_heads_discard(&s->heads);
+}
+
+void bridge_store_forget_heads(struct bridge_store *s)
+{
+	bridge_heads_forget_all(&s->heads);
+}
+
+static int load_head(struct bridge_store *s, const char *convo,
+                     struct bridge_head **out)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_HEAD];
+	long long head = 0;
+	bool found;
+	int rc;
+
+	*out = bridge_heads_find(&s->heads, convo);
+	if (*out != NULL)
+		return SQLITE_OK;
+	bind_text(stmt, 1, convo);
+	rc = step_one(stmt, &found);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (found)
+		head = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	*out = bridge_heads_add(&s->heads, convo, head);
+	return *out ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+int bridge_store_head(struct bridge_store *s, const char *convo,
+                      long long *head)
+{
+	struct bridge_head *cached;
+	int rc = load_head(s, convo, &cached);
+
+	if (rc == SQLITE_OK)
+		*head = cached->committed;
+	return rc;
+}
+
+int bridge_store_membership(struct bridge_store *s, const char *convo,
+                            const char *user, bool *member,
+                            long long *joined_seq)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_MEMBERSHIP];
+	int rc;
+
+	bind_text(stmt, 1, convo);
+	bind_text(stmt, 2, user);
+	rc = step_one(stmt, member);
+	if (rc != SQLITE_OK)
+		return rc;
+	*joined_seq = *member ? sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	return SQLITE_OK;
+}
+
+/* Copies a text column into a fixed buffer; ids are short by schema. */
+static void copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t len)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+	size_t n = text ? strlen((const char *)text) : 0;
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, text ? (const char *)text : "", n);
+	dst[n] = '\0';
+}
+
+int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
+                              const char *sender, const char *cmid,
+                              struct bridge_message *stored, bool *found)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_FIND_BY_CMID];
+	const unsigned char *body;
+	int rc;
+
+	bind_text(stmt, 1, convo);
+	bind_text(stmt, 2, sender);
+	bind_text(stmt, 3, cmid);
+	rc = step_one(stmt, found);
+	if (rc != SQLITE_OK || !*found)
+		goto done;
+	memset(stored, 0, sizeof(*stored));
+	snprintf(stored->convo, sizeof(stored->convo), "%s", convo);
+	snprintf(stored->from, sizeof(stored->from), "%s", sender);
+	snprintf(stored->cmid, sizeof(stored->cmid), "%s", cmid);
+	stored->seq = sqlite3_column_int64(stmt, 0);
+	stored->id = (uint64_t)sqlite3_column_int64(stmt, 1);
+	stored->ts = sqlite3_column_int64(stmt, 2);
+	body = sqlite3_column_text(stmt, 3);
+	stored->body = strdup(body ? (const char *)body : "");
+	if (stored->body == NULL)
+		rc = SQLITE_NOMEM;
+done:
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int bridge_store_append(struct bridge_store *s, struct bridge_message *m)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_INSERT];
+	struct bridge_head *head;
+	int rc = load_head(s, m->convo, &head);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if (bridge_heads_touch(&s->heads, head) != 0)
+		return SQLITE_NOMEM;
+	m->seq = head->tentative + 1;
+	bind_text(stmt, 1, m->convo);
+	sqlite3_bind_int64(stmt, 2, m->seq);
+	/* Ids use all 64 bits; SQLite stores them as the same bit pattern. */
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)m->id);
+	bind_text(stmt, 4, m->from);
+	bind_text(stmt, 5, m->cmid);
+	sqlite3_bind_int64(stmt, 6, m->ts);
+	bind_text(stmt, 7, m->body);
+	rc = run(stmt);
+	if (rc == SQLITE_OK)
+		head->tentative = m->seq;
+	else
+		m->seq = 0;
+	return rc;
+}
+
+/* Reads the current row of a message query into a borrowed view. */
+static int read_row(sqlite3_stmt *stmt, const char *convo,
+                    struct bridge_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->convo, sizeof(m->convo), "%s", convo);
+	m->seq = sqlite3_column_int64(stmt, 0);
+	m->id = (uint64_t)sqlite3_column_int64(stmt, 1);
+	copy_column(stmt, 2, m->from, sizeof(m->from));
+	m->ts = sqlite3_column_int64(stmt, 3);
+	copy_column(stmt, 4, m->cmid, sizeof(m->cmid));
+	m->body = (char *)sqlite3_column_text(stmt, 5);
+	return m->body ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static int read_messages(sqlite3_stmt *stmt, const char *convo,
+                         bridge_row_fn fn, void *ctx)
+{
+	struct bridge_message m;
+	int rc;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		rc = read_row(stmt, convo, &m);
+		if (rc != SQLITE_OK || !fn(ctx, &m))
+			break;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+int bridge_store_read_after(struct bridge_store *s, const char *convo,
+                            long long after, long long limit, bridge_row_fn fn,
+                            void *ctx)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_READ_AFTER];
+
+	bind_text(stmt, 1, convo);
+	sqlite3_bind_int64(stmt, 2, after);
+	sqlite3_bind_int64(stmt, 3, limit);
+	return read_messages(stmt, convo, fn, ctx);
+}
+
+int bridge_store_read_before(struct bridge_store *s, const char *convo,
+                             long long above, long long before, long long limit,
+                             bridge_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_READ_BEFORE];
+
+	bind_text(stmt, 1, convo);
+	sqlite3_bind_int64(stmt, 2, above);
+	sqlite3_bind_int64(stmt, 3, before);
+	sqlite3_bind_int64(stmt, 4, limit);
+	return read_messages(stmt, convo, fn, ctx);
+}
+
+static const char *column_or_null(sqlite3_stmt *stmt, int col)
+{
+	return (const char *)sqlite3_column_text(stmt, col);
+}
+
+int bridge_store_conversations_of(struct bridge_store *s, const char *user,
+                                  bridge_conversation_fn fn, void *ctx)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_CONVERSATIONS_OF];
+	int rc;
+
+	bind_text(stmt, 1, user);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *convo = column_or_null(stmt, 0);
+		const char *kind = column_or_null(stmt, 1);
+
+		if (convo == NULL || kind == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (!fn(ctx, convo, kind, column_or_null(stmt, 2)))
+			break;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+int bridge_store_members_of(struct bridge_store *s, const char *convo,
+                            bridge_member_fn fn, void *ctx)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_MEMBERS_OF];
+	int rc;
+
+	bind_text(stmt, 1, convo);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *user = column_or_null(stmt, 0);
+
+		if (user == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (!fn(ctx, user))
+			break;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * The bridge's view of the SQLite store: prepared statements kept for the
+ * life of the process, the write transaction of a batch, the in-memory
+ * conversation heads, and the reads requests need.
+ *
+ * Functions return SQLITE_OK or an SQLite error code; bridge_store_error()
+ * describes the last failure for the log.
+ */
+#ifndef BRIDGE_STORE_H
+#define BRIDGE_STORE_H
+
+#include "message.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+struct bridge_store;
+
+/* Prepares every statement on db, which the caller keeps open (and closes
+ * after bridge_store_close). */
+int bridge_store_open(sqlite3 *db, struct bridge_store **out);
+void bridge_store_close(struct bridge_store *s);
+
+const char *bridge_store_error(const struct bridge_store *s);
+
+/* BEGIN IMMEDIATE: takes the write lock, waiting up to the busy timeout. */
+int bridge_store_begin(struct bridge_store *s);
+/* COMMIT; on success the seqs assigned since begin become the heads. */
+int bridge_store_commit(struct bridge_store *s);
+/* Rolls back if a transaction is open and forgets its seqs. */
+void bridge_store_rollback(struct bridge_store *s);
+/* Drops every cached head, e.g. after one proved wrong. */
+void bridge_store_forget_heads(struct bridge_store *s);
+
+/* Committed newest seq of convo, 0 when it has no message. */
+int bridge_store_head(struct bridge_store *s, const char *convo,
+                      long long *head);
+
+/* Whether user is a member of convo, and from which seq on it sees
+ * messages (joined_seq). A missing conversation has no members. */
+int bridge_store_membership(struct bridge_store *s, const char *convo,
+                            const char *user, bool *member,
+                            long long *joined_seq);
+
+/* The stored message with this (convo, sender, cmid), if any, including
+ * one inserted earlier in the open transaction. stored->client is NULL. */
+int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
+                              const char *sender, const char *cmid,
+                              struct bridge_message *stored, bool *found);
+
+/* Inside a transaction: sets m->seq to the conversation's next seq and
+ * inserts m. A constraint failure (SQLITE_CONSTRAINT_*) affects only this
+ * message; the transaction stays usable. */
+int bridge_store_append(struct bridge_store *s, struct bridge_message *m);
+
+/*
+ * Row callbacks get a message whose body is borrowed from SQLite (valid
+ * during the call only) and whose client is NULL. Returning false stops
+ * the read early; that is not an error.
+ */
+typedef bool (*bridge_row_fn)(void *ctx, const struct bridge_message *m);
+
+/* Messages of convo with seq > after, oldest first, at most limit. */
+int bridge_store_read_after(struct bridge_store *s, const char *convo,
+                            long long after, long long limit, bridge_row_fn fn,
+                            void *ctx);
+
+/* Messages of convo with above < seq < before, newest first, at most
+ * limit. */
+int bridge_store_read_before(struct bridge_store *s, const char *convo,
+                             long long above, long long before, long long limit,
+                             bridge_row_fn fn, void *ctx);
+
+/* title is NULL when the conversation has none. */
+typedef bool (*bridge_conversation_fn)(void *ctx, const char *convo,
+                                       const char *kind, const char *title);
+typedef bool (*bridge_member_fn)(void *ctx, const char *user);
+
+/* The conversations user is a member of, by id. */
+int bridge_store_conversations_of(struct bridge_store *s, const char *user,
+                                  bridge_conversation_fn fn, void *ctx);
+
+/* The members of convo, sorted by user id. */
+int bridge_store_members_of(struct bridge_store *s, const char *convo,
+                            bridge_member_fn fn, void *ctx);
+
+#endif
