@@ -2,6 +2,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "service_token.h"
 
 #include <errno.h>
 #include <mosquitto.h>
@@ -32,6 +33,7 @@ struct bridge_connection {
 	long long down_since_ms;    /* 0 while up */
 	long long last_reminder_ms; /* of a warning while down */
 	size_t unacknowledged;
+	const struct chat_options *opts; /* service account and token file */
 };
 
 static void sleep_ms(long long ms)
@@ -218,6 +220,7 @@ int bridge_connection_open(const struct chat_options *opts,
 	if (c == NULL)
 		goto fail;
 	c->topics = topics;
+	c->opts = opts;
 	c->deliver = deliver;
 	c->ctx = ctx;
 	c->backoff_ms = BACKOFF_MIN_MS;
@@ -244,6 +247,18 @@ fail:
 	return -1;
 }
 
+/* `chatctl init` may have issued a new token since the last attempt. */
+static void refresh_password(struct bridge_connection *c)
+{
+	char password[512];
+
+	if (bridge_read_service_token(c->opts->service_token_file, password,
+	                              sizeof(password)) == 0)
+		mosquitto_username_pw_set(c->mosq, c->opts->service_user,
+		                          password);
+	memset(password, 0, sizeof(password));
+}
+
 static void reconnect(struct bridge_connection *c, int timeout_ms)
 {
 	long long wait = c->next_attempt_ms - chat_now_ms();
@@ -254,6 +269,7 @@ static void reconnect(struct bridge_connection *c, int timeout_ms)
 		return;
 	}
 	c->attempt_failed = false;
+	refresh_password(c);
 	rc = mosquitto_reconnect(c->mosq);
 	if (rc != MOSQ_ERR_SUCCESS)
 		note_down(c, "cannot connect to",

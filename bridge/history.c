@@ -108,5 +108,8 @@ const struct bridge_failure *bridge_op_history(struct bridge_reply *r)
 	    bridge_param_count(r, "before", a.head + 1, &bad_before, &a.before);
 	if (failure != NULL)
 		return failure;
+	/* Nothing exists above the head: the page never claims to cover it. */
+	if (a.before > a.head + 1)
+		a.before = a.head + 1;
 	return read_page(r, &a, joined_seq, limit);
 }

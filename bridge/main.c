@@ -10,6 +10,7 @@
 #include "log.h"
 #include "options.h"
 #include "service.h"
+#include "service_token.h"
 #include "store.h"
 #include "topics.h"
 
@@ -134,29 +135,6 @@ static int load_options(const struct arguments *args, struct chat_options *opts)
 	return 0;
 }
 
-/* The service token: the file's first line, without its line end. */
-static int read_password(const char *path, char *out, size_t outlen)
-{
-	FILE *f = fopen(path, "r");
-	size_t len;
-
-	if (f == NULL) {
-		bridge_error("cannot read the service token from %s: %s", path,
-		             strerror(errno));
-		return -1;
-	}
-	if (fgets(out, (int)outlen, f) == NULL)
-		out[0] = '\0';
-	fclose(f);
-	len = strcspn(out, "\r\n");
-	out[len] = '\0';
-	if (len == 0) {
-		bridge_error("the service token file %s is empty", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int open_database(const struct chat_options *opts, sqlite3 **db,
                          struct bridge_store **store)
 {
@@ -240,8 +218,8 @@ int main(int argc, char **argv)
 	bridge_log_enable_debug(args.verbose);
 	if (load_options(&args, &opts) != 0)
 		return 1;
-	if (read_password(opts.service_token_file, password,
-	                  sizeof(password)) != 0)
+	if (bridge_read_service_token(opts.service_token_file, password,
+	                              sizeof(password)) != 0)
 		return 1;
 	handle_stop_signals();
 	mosquitto_lib_init();

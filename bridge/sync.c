@@ -83,7 +83,12 @@ static const struct bridge_failure *read_page(struct bridge_reply *r,
 		failure = &bridge_failure_internal;
 		goto done;
 	}
-	a->through = page.count ? page.high_seq : a->head;
+	/* An empty page covers nothing new: up to the head, or nothing at
+	 * all for a client that claims more than exists. */
+	if (page.count)
+		a->through = page.high_seq;
+	else
+		a->through = a->head > a->after ? a->head : a->after;
 	a->more = a->through < a->head;
 	write_sync(r, a, &page);
 done:

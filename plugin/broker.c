@@ -25,7 +25,20 @@ void chat_broker_log(enum chat_log_level level, const char *line)
 	mosquitto_log_printf(broker_level[level], "chat: %s", line);
 }
 
-/* Hands every queued publish to the broker, which takes the payloads. */
+/* A kick runs the DISCONNECT callback, and with it flush_outbox, from
+ * inside this loop: work on a detached list. */
+static void kick_clients(struct chat_plugin *p)
+{
+	struct chat_kicks kicks = p->kicks;
+
+	memset(&p->kicks, 0, sizeof(p->kicks));
+	for (size_t i = 0; i < kicks.count; i++)
+		mosquitto_kick_client_by_clientid(kicks.client_ids[i], false);
+	chat_kicks_clear(&kicks);
+}
+
+/* Hands every queued publish to the broker, which takes the payloads, and
+ * closes the connections the logic asked to close. */
 static void flush_outbox(struct chat_plugin *p)
 {
 	struct chat_publish *list = chat_outbox_take(&p->outbox), *pub;
@@ -43,6 +56,8 @@ static void flush_outbox(struct chat_plugin *p)
 				 mosquitto_strerror(rc));
 	}
 	chat_publish_free(list);
+	if (p->kicks.count)
+		kick_clients(p);
 }
 
 static void describe_client(struct mosquitto *client,

@@ -6,8 +6,23 @@
 #include "envelope.h"
 #include "request.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The explanation sent with an error; limits are spelled out. */
+static const char *error_detail(struct chat_plugin *p, enum chat_error e)
+{
+	static char text[128];
+
+	if (e != CHAT_ERR_TOO_LARGE)
+		return chat_error_message(e);
+	snprintf(text, sizeof(text),
+		 "payload is above the size limit (%ld bytes for a message, "
+		 "%ld for a request)",
+		 p->opts.max_envelope_bytes, p->opts.max_request_bytes);
+	return text;
+}
 
 static bool refuse_send(struct chat_plugin *p,
 			const struct chat_client_info *ci, const char *convo,
@@ -17,7 +32,7 @@ static bool refuse_send(struct chat_plugin *p,
 	chat_log_refusal(&p->log, "refused message from '%s' to '%s': %s",
 			 ci->username, convo, chat_error_code(e));
 	chat_send_error_event(p, ci->username, chat_error_code(e),
-			      chat_error_message(e), convo, cmid);
+			      error_detail(p, e), convo, cmid);
 	return false;
 }
 
@@ -109,6 +124,9 @@ bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
 	return e == CHAT_OK;
 }
 
+/* A refused request is answered on the asking connection's resp topic,
+ * with "id": null when the id could not be read, so a request/response
+ * client (mosquitto_rr, an RPC helper) sees the refusal. */
 static void respond_error(struct chat_plugin *p,
 			  const struct chat_client_info *ci,
 			  const struct chat_request *req, enum chat_error e)
@@ -118,15 +136,11 @@ static void respond_error(struct chat_plugin *p,
 
 	chat_log_refusal(&p->log, "refused request from '%s': %s",
 			 ci->username, chat_error_code(e));
-	if (req->id == NULL) {
-		chat_send_error_event(p, ci->username, chat_error_code(e),
-				      chat_error_message(e), NULL, NULL);
-		return;
-	}
 	if (!chat_topic_inbox(&p->topics, ci->username, "resp", topic,
 			      sizeof(topic)))
 		return;
-	response = chat_error_response_json(req->id, req->op, e);
+	response = chat_error_response_json(req->id, req->op, e,
+					    error_detail(p, e));
 	if (response)
 		chat_outbox_add(&p->outbox, ci->client_id, topic, response,
 				strlen(response));

@@ -9,6 +9,8 @@
 #define HANDOFF_FLUSH_BYTES (256 * 1024)
 /* Without TICK events (per_listener_settings true) batches leave at once. */
 #define TICK_OVERDUE_MS 1000
+/* How often the store is asked for freshly revoked devices. */
+#define REVOCATION_CHECK_MS 1000
 #define STATS_INTERVAL_MS (60 * 1000)
 
 /* The store logs through the plugin's logger; it has one plugin only. */
@@ -42,6 +44,7 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 void chat_plugin_teardown(struct chat_plugin *p)
 {
 	chat_outbox_clear(&p->outbox);
+	chat_kicks_clear(&p->kicks);
 	chat_handoff_free(&p->handoff);
 	chat_pending_clear(&p->pending);
 	chat_sessions_clear(&p->sessions);
@@ -80,10 +83,10 @@ static bool refuse_auth(struct chat_plugin *p,
 static bool check_token(struct chat_plugin *p,
 			const struct chat_client_info *ci,
 			enum chat_account_kind kind, const char *password,
-			size_t password_len)
+			size_t password_len, long long *device_id)
 {
 	switch (chat_store_check_token(p->store, ci->username, kind, password,
-				       password_len)) {
+				       password_len, device_id)) {
 	case CHAT_STORE_OK:
 		return true;
 	case CHAT_STORE_NOT_FOUND:
@@ -98,10 +101,14 @@ static bool auth_service(struct chat_plugin *p,
 			 const struct chat_client_info *ci,
 			 const char *password, size_t password_len)
 {
+	long long device_id;
+
 	if (strcmp(ci->client_id, p->opts.service_client_id) != 0)
 		return refuse_auth(p, ci, "the service account must use the "
 					  "bridge's client id");
-	if (!check_token(p, ci, CHAT_ACCOUNT_SERVICE, password, password_len))
+
+	if (!check_token(p, ci, CHAT_ACCOUNT_SERVICE, password, password_len,
+			 &device_id))
 		return false;
 	if (!p->reloading) {
 		p->bridge_client = ci->client;
@@ -113,13 +120,16 @@ static bool auth_service(struct chat_plugin *p,
 static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 		      const char *password, size_t password_len)
 {
+	long long device_id;
+
 	if (!chat_valid_user_id(ci->username))
 		return refuse_auth(p, ci, "invalid user name");
 	if (strcmp(ci->client_id, p->opts.service_client_id) == 0)
 		return refuse_auth(p, ci, "client id reserved for the bridge");
 	if (password == NULL || password_len == 0)
 		return refuse_auth(p, ci, "no token");
-	if (!check_token(p, ci, CHAT_ACCOUNT_USER, password, password_len))
+	if (!check_token(p, ci, CHAT_ACCOUNT_USER, password, password_len,
+			 &device_id))
 		return false;
 	if (!chat_sessions_may_use(&p->sessions, ci->client_id, ci->username))
 		return refuse_auth(p, ci, "client id in use by another user");
@@ -128,7 +138,8 @@ static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 	if (p->reloading)
 		return true;
 	if (chat_sessions_connected(&p->sessions, ci->client_id, ci->username,
-				    ci->client, !ci->clean_session) != 0)
+				    ci->client, device_id,
+				    !ci->clean_session) != 0)
 		return refuse_auth(p, ci, "out of memory");
 	return true;
 }
@@ -215,6 +226,45 @@ static void log_stats(struct chat_plugin *p, long long now_ms)
 	p->reported = *s;
 }
 
+static void kick_connection(const char *client_id, const char *user,
+			    void *arg)
+{
+	struct chat_plugin *p = arg;
+
+	chat_log(&p->log, CHAT_LOG_NOTICE,
+		 "disconnecting client '%s' of user '%s': its device was "
+		 "revoked",
+		 client_id, user);
+	chat_kicks_add(&p->kicks, client_id);
+}
+
+static void kick_device(long long device_id, void *arg)
+{
+	struct chat_plugin *p = arg;
+
+	chat_sessions_each_of_device(&p->sessions, device_id, kick_connection,
+				     p);
+}
+
+/*
+ * The admin CLI revokes a device by writing the store; connections opened
+ * with its token are closed here within a second. The revoked token is
+ * refused from then on, so the client cannot come back.
+ */
+static void check_revocations(struct chat_plugin *p, long long now_ms)
+{
+	if (now_ms < p->next_revocation_check_ms)
+		return;
+	p->next_revocation_check_ms = now_ms + REVOCATION_CHECK_MS;
+	/* The first look only finds where to start: tokens revoked before
+	 * were refused at connect. */
+	if (chat_store_each_revocation(p->store, &p->revocations,
+				       p->revocations_primed ? kick_device
+							     : NULL,
+				       p) == CHAT_STORE_OK)
+		p->revocations_primed = true;
+}
+
 void chat_on_tick(struct chat_plugin *p, long long now_ms)
 {
 	p->reloading = false;
@@ -223,5 +273,6 @@ void chat_on_tick(struct chat_plugin *p, long long now_ms)
 		chat_log(&p->log, CHAT_LOG_ERROR,
 			 "out of memory handing messages to the bridge");
 	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
+	check_revocations(p, now_ms);
 	log_stats(p, now_ms);
 }

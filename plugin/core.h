@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "handoff.h"
 #include "idgen.h"
+#include "kicks.h"
 #include "logging.h"
 #include "options.h"
 #include "outbox.h"
@@ -45,6 +46,10 @@ struct chat_plugin {
 	bool idgen_seeded;
 	struct chat_handoff handoff;
 	struct chat_outbox outbox;
+	struct chat_kicks kicks;
+	struct chat_revocation_mark revocations; /* read up to here */
+	bool revocations_primed;
+	long long next_revocation_check_ms;
 	const void *bridge_client; /* the service account's connection */
 	bool bridge_ready;	   /* a hello arrived on that connection */
 	bool reloading;		   /* between RELOAD and the next TICK */

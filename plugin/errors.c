@@ -65,21 +65,25 @@ char *chat_error_event_json(const char *code, const char *message,
 }
 
 char *chat_error_response_json(const char *request_id, const char *op,
-			       enum chat_error e)
+			       enum chat_error e, const char *message)
 {
 	cJSON *obj = cJSON_CreateObject();
 	cJSON *err;
 
 	if (obj == NULL)
 		return NULL;
-	cJSON_AddStringToObject(obj, "id", request_id);
+	if (request_id)
+		cJSON_AddStringToObject(obj, "id", request_id);
+	else
+		cJSON_AddNullToObject(obj, "id");
 	if (op)
 		cJSON_AddStringToObject(obj, "op", op);
 	cJSON_AddFalseToObject(obj, "ok");
 	err = cJSON_AddObjectToObject(obj, "error");
 	if (err) {
 		cJSON_AddStringToObject(err, "code", chat_error_code(e));
-		cJSON_AddStringToObject(err, "message", chat_error_message(e));
+		cJSON_AddStringToObject(err, "message",
+					message ? message : chat_error_message(e));
 	}
 	return print_and_free(obj);
 }

@@ -29,9 +29,10 @@ const char *chat_error_message(enum chat_error e);
 char *chat_error_event_json(const char *code, const char *message,
 			    const char *convo, const char *cmid);
 
-/* {"id":…,"op":…,"ok":false,"error":{"code":…,"message":…}}; op may be
- * NULL. Returns a malloc'd string or NULL. */
+/* {"id":…,"op":…,"ok":false,"error":{"code":…,"message":…}}. A NULL
+ * request_id is written as null, a NULL op left out, a NULL message
+ * replaced by the code's default. Returns a malloc'd string or NULL. */
 char *chat_error_response_json(const char *request_id, const char *op,
-			       enum chat_error e);
+			       enum chat_error e, const char *message);
 
 #endif

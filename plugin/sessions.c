@@ -9,6 +9,7 @@ struct session_entry {
 	char *client_id;
 	char *user;
 	const void *client; /* NULL while disconnected */
+	long long device_id;
 	bool durable;
 };
 
@@ -76,7 +77,7 @@ static struct session_entry *create(struct chat_sessions *s,
 
 int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 			    const char *user, const void *client,
-			    bool durable)
+			    long long device_id, bool durable)
 {
 	struct session_entry *e = find(s, client_id);
 
@@ -89,8 +90,25 @@ int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 	if (e->client == NULL)
 		s->connected++;
 	e->client = client;
+	e->device_id = device_id;
 	e->durable = durable;
 	return 0;
+}
+
+void chat_sessions_each_of_device(struct chat_sessions *s,
+				  long long device_id,
+				  void (*fn)(const char *client_id,
+					     const char *user, void *arg),
+				  void *arg)
+{
+	struct session_entry *e, *tmp;
+
+	/* Revocations are rare; a scan of the live sessions is fine. */
+	HASH_ITER(hh, s->by_client_id, e, tmp)
+	{
+		if (e->client && e->device_id == device_id)
+			fn(e->client_id, e->user, arg);
+	}
 }
 
 bool chat_sessions_disconnected(struct chat_sessions *s,

@@ -32,10 +32,18 @@ bool chat_sessions_may_use(struct chat_sessions *s, const char *client_id,
 			   const char *user);
 
 /* Records an authenticated connection (client is the broker's pointer,
- * used only as an identity). Returns 0, or -1 when out of memory. */
+ * used only as an identity) of device device_id. Returns 0, or -1 when out
+ * of memory. */
 int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 			    const char *user, const void *client,
-			    bool durable);
+			    long long device_id, bool durable);
+
+/* Calls fn with the client id of every live connection of device_id. */
+void chat_sessions_each_of_device(struct chat_sessions *s,
+				  long long device_id,
+				  void (*fn)(const char *client_id,
+					     const char *user, void *arg),
+				  void *arg);
 
 /* Records a disconnect. Ignored unless `client` is the connection recorded
  * for client_id. Returns true when it was. */

@@ -14,18 +14,23 @@ enum statement {
 	STMT_IS_MEMBER,
 	STMT_MEMBERS,
 	STMT_MAX_ID,
+	STMT_REVOKED_SINCE,
 	STMT_COUNT,
 };
 
 static const char *const statement_sql[STMT_COUNT] = {
 	[STMT_CHECK_TOKEN] =
-		"SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id"
+		"SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id"
 		" WHERE d.token_hash = ?1 AND d.user_id = ?2"
 		" AND d.revoked_at IS NULL AND u.kind = ?3",
 	[STMT_IS_MEMBER] =
 		"SELECT 1 FROM members WHERE convo_id = ?1 AND user_id = ?2",
 	[STMT_MEMBERS] = "SELECT user_id FROM members WHERE convo_id = ?1",
 	[STMT_MAX_ID] = "SELECT COALESCE(MAX(id), 0) FROM messages",
+	[STMT_REVOKED_SINCE] = "SELECT id, revoked_at FROM devices"
+			       " WHERE revoked_at > ?1"
+			       " OR (revoked_at = ?1 AND id > ?2)"
+			       " ORDER BY revoked_at, id",
 };
 
 struct chat_store {
@@ -146,7 +151,8 @@ static void finish(sqlite3_stmt *stmt)
 enum chat_store_result chat_store_check_token(struct chat_store *store,
 					      const char *user,
 					      enum chat_account_kind kind,
-					      const char *token, size_t len)
+					      const char *token, size_t len,
+					      long long *device_id)
 {
 	unsigned char hash[CHAT_TOKEN_HASH_LEN];
 	enum chat_store_result result;
@@ -162,6 +168,8 @@ enum chat_store_result chat_store_check_token(struct chat_store *store,
 			  kind == CHAT_ACCOUNT_SERVICE ? "service" : "user",
 			  -1, SQLITE_STATIC);
 	result = step_first(store, stmt);
+	if (result == CHAT_STORE_OK)
+		*device_id = sqlite3_column_int64(stmt, 0);
 	finish(stmt);
 	return result;
 }
@@ -221,4 +229,31 @@ enum chat_store_result chat_store_max_message_id(struct chat_store *store,
 		*id = (uint64_t)sqlite3_column_int64(stmt, 0);
 	finish(stmt);
 	return result;
+}
+
+enum chat_store_result chat_store_each_revocation(
+	struct chat_store *store, struct chat_revocation_mark *mark,
+	void (*fn)(long long device_id, void *arg), void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (ensure_open(store) != 0)
+		return CHAT_STORE_ERROR;
+	stmt = store->stmt[STMT_REVOKED_SINCE];
+	sqlite3_bind_int64(stmt, 1, mark->revoked_at);
+	sqlite3_bind_int64(stmt, 2, mark->device_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		mark->device_id = sqlite3_column_int64(stmt, 0);
+		mark->revoked_at = sqlite3_column_int64(stmt, 1);
+		if (fn)
+			fn(mark->device_id, arg);
+	}
+	finish(stmt);
+	if (rc != SQLITE_DONE) {
+		report(store, "chat database read failed",
+		       sqlite3_errmsg(store->db));
+		return CHAT_STORE_ERROR;
+	}
+	return CHAT_STORE_OK;
 }

@@ -32,11 +32,25 @@ typedef void (*chat_store_log_fn)(const char *message);
 struct chat_store *chat_store_new(const char *path, chat_store_log_fn log);
 void chat_store_free(struct chat_store *store);
 
-/* OK when `token` is an active device token of account `user` of `kind`. */
+/* OK when `token` is an active device token of account `user` of `kind`;
+ * *device_id then names the device. */
 enum chat_store_result chat_store_check_token(struct chat_store *store,
 					      const char *user,
 					      enum chat_account_kind kind,
-					      const char *token, size_t len);
+					      const char *token, size_t len,
+					      long long *device_id);
+
+/* How far the revocations have been read: ordered by time, then device. */
+struct chat_revocation_mark {
+	long long revoked_at;
+	long long device_id;
+};
+
+/* Calls fn (unless NULL) for every device revoked after *mark, in order,
+ * and moves *mark past the last one. */
+enum chat_store_result chat_store_each_revocation(
+	struct chat_store *store, struct chat_revocation_mark *mark,
+	void (*fn)(long long device_id, void *arg), void *arg);
 
 /* OK when user is a member of convo, NOT_FOUND when not. */
 enum chat_store_result chat_store_is_member(struct chat_store *store,

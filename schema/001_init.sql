@@ -18,6 +18,9 @@ CREATE TABLE devices (
     revoked_at  INTEGER
 );
 CREATE INDEX devices_by_user ON devices (user_id);
+-- The plugin polls for fresh revocations to disconnect revoked devices.
+CREATE INDEX devices_by_revocation ON devices (revoked_at)
+    WHERE revoked_at IS NOT NULL;
 
 CREATE TABLE conversations (
     id          TEXT PRIMARY KEY,

@@ -1,7 +1,14 @@
 #!/bin/bash
 # Runs cmocka test programs one after another, then prints one summary line
 # counting individual tests. Usage: run-tests.sh LABEL BINARY...
+# With CHAT_TEST_TALLY set, the counts are also appended to that file;
+# run-tests.sh --total FILE prints the sum of such a file.
 set -u
+if [ "${1:-}" = "--total" ]; then
+	awk '{ p += $1; f += $2 } END {
+		printf "total: %d passed, %d failed\n", p, f; exit f > 0 }' "$2"
+	exit $?
+fi
 label=$1
 shift
 passed=0
@@ -29,4 +36,7 @@ for t in "$@"; do
 done
 [ -n "$broken" ] && echo "$label: failing programs:$broken"
 echo "$label: $passed passed, $failed failed"
+if [ -n "${CHAT_TEST_TALLY:-}" ]; then
+	echo "$passed $failed" >> "$CHAT_TEST_TALLY"
+fi
 [ "$failed" -eq 0 ]

@@ -17,6 +17,13 @@ echo "chat: admin CLI: build/chatctl -c $conf help   (Ctrl-C here stops the serv
 
 mosquitto -c "$conf" &
 broker=$!
+# Give the broker a moment to listen, so the bridge's first attempt works.
+port=${listener##*:}
+for _ in $(seq 50); do
+	(exec 3<>"/dev/tcp/127.0.0.1/${port:-1883}") 2>/dev/null && break
+	kill -0 "$broker" 2>/dev/null || break
+	sleep 0.1
+done
 build/chat-bridge -c "$conf" &
 bridge=$!
 

@@ -123,6 +123,49 @@ CHAT_TEST(a_revoked_device_token_is_refused_while_other_devices_connect)
 	assert_int_equal(try_connect(srv, "alice", alice_token, 4), 0);
 }
 
+static bool wait_disconnected(struct test_client *c, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+
+	while (test_client_connected(c)) {
+		if (test_now_ms() >= deadline)
+			return false;
+		test_sleep_ms(20);
+	}
+	return true;
+}
+
+CHAT_TEST(a_revoked_device_is_disconnected_at_once_and_stays_out)
+{
+	struct test_client_options o = {0};
+	char tablet_token[TEST_TOKEN_MAX], tablet_id[TEST_ID_MAX];
+	struct test_client *tablet = NULL;
+	struct chat_scene s;
+
+	chat_fixture_scene(fx, NULL, &s);
+	assert_int_equal(
+	    chat_server_add_device(s.srv, "alice", tablet_token, tablet_id), 0);
+	o.user = "alice";
+	o.password = tablet_token;
+	o.client_id = "alice-tablet";
+	o.durable = true;
+	o.subscribe_inbox = true;
+	assert_int_equal(test_client_connect(s.srv, &o, &tablet), 0);
+
+	assert_int_equal(chat_server_revoke_device(s.srv, tablet_id), 0);
+	/* PROTOCOL.md: closed within a second. */
+	assert_true(wait_disconnected(tablet, test_timeout_ms(3000)));
+
+	/* alice's other device keeps working; the tablet gets nothing more
+	 * and cannot come back, with or without its old session. */
+	assert_int_equal(
+	    test_client_send(s.bob, s.convo, "after-revoke", "hi", NULL), 0);
+	assert_non_null(test_client_wait_message(s.alice, s.convo, 1, WAIT));
+	assert_null(test_client_wait_message(tablet, s.convo, 1, 300));
+	assert_false(test_client_connected(tablet));
+	assert_true(try_connect(s.srv, "alice", tablet_token, 4) > 0);
+}
+
 CHAT_TEST(the_bridge_client_id_is_refused_to_users_and_the_bridge_stays_on)
 {
 	struct test_client_options o = {0};
@@ -149,6 +192,7 @@ CHAT_TEST(the_bridge_client_id_is_refused_to_users_and_the_bridge_stays_on)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    CHAT_TEST_ENTRY(a_revoked_device_is_disconnected_at_once_and_stays_out),
 	    CHAT_TEST_ENTRY(
 	        connects_with_bad_credentials_or_bad_user_names_are_refused),
 	    CHAT_TEST_ENTRY(a_user_name_with_a_control_character_never_gets_in),

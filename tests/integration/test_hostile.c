@@ -258,9 +258,20 @@ CHAT_TEST(a_request_field_of_the_wrong_type_is_answered_with_bad_request)
 	                       "bad_request");
 }
 
-CHAT_TEST(a_request_without_an_id_gets_a_bad_request_event)
+/* A refusal whose request id could not be read is a response with a null
+ * id on the asking connection's resp topic. */
+static void assert_anonymous_refusal(const cJSON *resp, const char *code)
 {
-	struct test_match event = {.kind = "event", .code = "bad_request"};
+	assert_non_null(resp);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(resp, "id")));
+	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")));
+	assert_string_equal(
+	    test_json_string(cJSON_GetObjectItem(resp, "error"), "code"), code);
+}
+
+CHAT_TEST(a_request_without_an_id_is_answered_with_a_null_id)
+{
+	struct test_match resp = {.kind = "resp", .code = "bad_request"};
 	struct chat_scene s;
 
 	chat_fixture_scene(fx, NULL, &s);
@@ -268,19 +279,21 @@ CHAT_TEST(a_request_without_an_id_gets_a_bad_request_event)
 	                                     "{\"op\":\"ping\"}", 13, 1, false,
 	                                     NULL),
 	                 0);
-	assert_non_null(test_client_wait(s.alice, &event, 0, WAIT));
+	assert_anonymous_refusal(test_client_wait(s.alice, &resp, 0, WAIT),
+	                         "bad_request");
 }
 
-CHAT_TEST(a_request_that_is_not_json_gets_a_bad_json_event)
+CHAT_TEST(a_request_that_is_not_json_is_answered_with_bad_json)
 {
-	struct test_match event = {.kind = "event", .code = "bad_json"};
+	struct test_match resp = {.kind = "resp", .code = "bad_json"};
 	struct chat_scene s;
 
 	chat_fixture_scene(fx, NULL, &s);
 	assert_int_equal(test_client_publish(s.alice, "chat/req", "ping?", 5, 1,
 	                                     false, NULL),
 	                 0);
-	assert_non_null(test_client_wait(s.alice, &event, 0, WAIT));
+	assert_anonymous_refusal(test_client_wait(s.alice, &resp, 0, WAIT),
+	                         "bad_json");
 }
 
 CHAT_TEST(a_request_above_max_request_bytes_is_refused_as_too_large)
@@ -295,8 +308,10 @@ CHAT_TEST(a_request_above_max_request_bytes_is_refused_as_too_large)
 	snprintf(text, sizeof(text),
 	         "{\"id\":\"big\",\"op\":\"ping\",\"pad\":\"%0300d\"}", 0);
 
-	/* An event, or a failed response when the id was read. */
+	/* Too large to be read at all: a response with a null id. */
 	error = request_error(&s, text, "too_large");
+	assert_non_null(error);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(error, "id")));
 	assert_non_null(error);
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(error, "ok")));
 }
@@ -328,8 +343,8 @@ int main(void)
 	        a_request_without_an_op_is_answered_with_bad_request),
 	    CHAT_TEST_ENTRY(
 	        a_request_field_of_the_wrong_type_is_answered_with_bad_request),
-	    CHAT_TEST_ENTRY(a_request_without_an_id_gets_a_bad_request_event),
-	    CHAT_TEST_ENTRY(a_request_that_is_not_json_gets_a_bad_json_event),
+	    CHAT_TEST_ENTRY(a_request_without_an_id_is_answered_with_a_null_id),
+	    CHAT_TEST_ENTRY(a_request_that_is_not_json_is_answered_with_bad_json),
 	    CHAT_TEST_ENTRY(
 	        a_request_above_max_request_bytes_is_refused_as_too_large),
 	};

@@ -953,6 +953,44 @@ static void test_request_without_valid_id_is_not_answered(void **state)
 	}
 }
 
+/* A client that claims more than exists (a restored backup, a bug) gets an
+ * empty page that covers nothing, never a range running backwards. */
+static void test_sync_past_the_head_covers_nothing(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *r;
+
+	commit_team_messages(f, 3, 10);
+	r = ask(f, "bob",
+	        "{\"id\":\"s1\",\"op\":\"sync\",\"convo\":\"team\","
+	        "\"after\":50}",
+	        NULL);
+	assert_int_equal(number(r, "after"), 50);
+	assert_int_equal(number(r, "through"), 50);
+	assert_int_equal(number(r, "head"), 3);
+	assert_false(flag(r, "more"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "messages")),
+	                 0);
+	cJSON_Delete(r);
+}
+
+static void test_history_before_past_the_head_starts_at_the_head(void **state)
+{
+	struct fixture *f = *state;
+	char list[64];
+	cJSON *r;
+
+	commit_team_messages(f, 3, 10);
+	r = ask(f, "bob",
+	        "{\"id\":\"h1\",\"op\":\"history\",\"convo\":\"team\","
+	        "\"before\":100}",
+	        NULL);
+	assert_int_equal(number(r, "before"), 4);
+	assert_int_equal(number(r, "from"), 1);
+	assert_string_equal(seqs(r, list, sizeof(list)), "1,2,3");
+	cJSON_Delete(r);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -972,6 +1010,8 @@ int main(void)
 	    TEST(test_ping_answers_ok),
 	    TEST(test_reply_is_framed_with_user_and_client),
 	    TEST(test_sync_pages_forward_to_the_head),
+	    TEST(test_sync_past_the_head_covers_nothing),
+	    TEST(test_history_before_past_the_head_starts_at_the_head),
 	    TEST(test_sync_message_has_client_shape),
 	    TEST(test_sync_limit_has_default_and_maximum),
 	    TEST(test_sync_page_stays_under_the_byte_cap),

@@ -486,7 +486,12 @@ static void bad_request_is_answered_by_the_plugin(void **state)
 	cJSON_Delete(obj);
 	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
 			     "not json"));
-	assert_int_equal(taken_to(f, NULL, "chat/u/bob/event", &event), 1);
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/resp", &event), 1);
+	obj = cJSON_Parse(event);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(obj, "id")));
+	assert_string_equal(
+		field(cJSON_GetObjectItem(obj, "error"), "code"), "bad_json");
+	cJSON_Delete(obj);
 	free(resp);
 	free(event);
 }
@@ -506,6 +511,42 @@ static void bridge_disconnect_stops_accepting(void **state)
 	assert_true(alice_sends(f, "m1"));
 	chat_on_disconnect(&f->p, &bridge);
 	assert_false(alice_sends(f, "m2"));
+}
+
+static void revoke_tokens_of(struct fixture *f, const char *user)
+{
+	char err[256], sql[160];
+	sqlite3 *db;
+
+	assert_int_equal(chat_db_open(f->db_path, CHAT_DB_READ_WRITE, "off",
+				      1000, &db, err, sizeof(err)),
+			 SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE devices SET revoked_at = %lld WHERE user_id = '%s'"
+		 " AND revoked_at IS NULL",
+		 T0 + 500, user);
+	exec_sql(db, sql);
+	sqlite3_close(db);
+}
+
+static void revoked_device_is_disconnected_within_a_second(void **state)
+{
+	struct fixture *f = *state;
+
+	connect_everyone(f); /* its tick also notes past revocations */
+	assert_int_equal(f->p.kicks.count, 0);
+	revoke_tokens_of(f, "alice");
+	chat_on_tick(&f->p, T0 + 400); /* checks at most once a second */
+	assert_int_equal(f->p.kicks.count, 0);
+	chat_on_tick(&f->p, T0 + 1000);
+	assert_int_equal(f->p.kicks.count, 1);
+	assert_string_equal(f->p.kicks.client_ids[0], "alice-1");
+	chat_kicks_clear(&f->p.kicks);
+	/* bob's device is untouched, and alice's token no longer works. */
+	chat_on_tick(&f->p, T0 + 2000);
+	assert_int_equal(f->p.kicks.count, 0);
+	assert_false(connect_as(f, &f->alice_conn, "alice-1", "alice",
+				"alice-token"));
 }
 
 int main(void)
@@ -551,6 +592,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			bridge_disconnect_stops_accepting, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			revoked_device_is_disconnected_within_a_second, setup,
+			teardown),
 	};
 
 	assert_int_equal(chat_crypto_init(), 0);

@@ -116,11 +116,11 @@ static void client_id_belongs_to_its_first_user(void **state)
 	chat_sessions_init(&s);
 	assert_true(chat_sessions_may_use(&s, "phone", "alice"));
 	assert_int_equal(
-		chat_sessions_connected(&s, "phone", "alice", &conn1, false), 0);
+		chat_sessions_connected(&s, "phone", "alice", &conn1, 1, false), 0);
 	assert_false(chat_sessions_may_use(&s, "phone", "bob"));
 	assert_true(chat_sessions_may_use(&s, "phone", "alice"));
 	assert_int_equal(
-		chat_sessions_connected(&s, "phone", "bob", &conn2, false), -1);
+		chat_sessions_connected(&s, "phone", "bob", &conn2, 1, false), -1);
 	assert_string_equal(chat_sessions_owner(&s, "phone"), "alice");
 	chat_sessions_clear(&s);
 }
@@ -132,8 +132,8 @@ static void takeover_ignores_the_old_connections_disconnect(void **state)
 
 	(void)state;
 	chat_sessions_init(&s);
-	chat_sessions_connected(&s, "phone", "alice", &old_conn, false);
-	chat_sessions_connected(&s, "phone", "alice", &new_conn, false);
+	chat_sessions_connected(&s, "phone", "alice", &old_conn, 1, false);
+	chat_sessions_connected(&s, "phone", "alice", &new_conn, 1, false);
 	assert_false(chat_sessions_disconnected(&s, "phone", &old_conn));
 	assert_int_equal(s.connected, 1);
 	assert_string_equal(chat_sessions_owner(&s, "phone"), "alice");
@@ -149,8 +149,8 @@ static void clean_session_frees_the_id_durable_keeps_it(void **state)
 
 	(void)state;
 	chat_sessions_init(&s);
-	chat_sessions_connected(&s, "clean", "alice", &conn, false);
-	chat_sessions_connected(&s, "durable", "alice", &conn, true);
+	chat_sessions_connected(&s, "clean", "alice", &conn, 1, false);
+	chat_sessions_connected(&s, "durable", "alice", &conn, 1, true);
 	chat_sessions_disconnected(&s, "clean", &conn);
 	chat_sessions_disconnected(&s, "durable", &conn);
 	assert_true(chat_sessions_may_use(&s, "clean", "bob"));
