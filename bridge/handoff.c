@@ -49,7 +49,8 @@ static cJSON *parse_array(const char *payload, size_t len, const char *what)
 {
 	cJSON *root;
 
-	if (!chat_json_text_acceptable(payload, len)) {
+	if (!chat_json_text_acceptable_depth(payload, len,
+	                                     CHAT_JSON_MAX_DEPTH + 8)) {
 		bridge_error(
 		    "dropped a %s hand-off of %zu bytes: not acceptable "
 		    "UTF-8 JSON text",

@@ -22,12 +22,20 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->node_id = 1;
 	opts->max_envelope_bytes = 65536;
 	opts->max_request_bytes = 65536;
-	opts->max_pending = 10000;
+	opts->max_pending = 900;
 	opts->resend_window_ms = 10000;
 	opts->sync_page_default = 100;
 	opts->sync_page_max = 500;
 	opts->page_max_bytes = 262144;
 	opts->batch_max = 2000;
+	opts->user_send_rate = 30;
+	opts->user_send_burst = 100;
+	opts->user_request_rate = 20;
+	opts->user_request_burst = 50;
+	opts->max_client_requests = 8;
+	opts->max_requests = 100;
+	opts->max_connections_per_user = 20;
+	opts->max_client_ids_per_user = 64;
 	snprintf(opts->synchronous, sizeof(opts->synchronous), "full");
 	snprintf(opts->listener_host, sizeof(opts->listener_host), "127.0.0.1");
 	opts->listener_port = 1883;
@@ -90,6 +98,16 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("sync_page_max", sync_page_max, 1, 10000),
 	LONG_OPTION("page_max_bytes", page_max_bytes, 4096, 16777216),
 	LONG_OPTION("batch_max", batch_max, 1, 1000000),
+	LONG_OPTION("user_send_rate", user_send_rate, 1, 1000000),
+	LONG_OPTION("user_send_burst", user_send_burst, 1, 1000000),
+	LONG_OPTION("user_request_rate", user_request_rate, 1, 1000000),
+	LONG_OPTION("user_request_burst", user_request_burst, 1, 1000000),
+	LONG_OPTION("max_client_requests", max_client_requests, 1, 10000),
+	LONG_OPTION("max_requests", max_requests, 1, 1000000),
+	LONG_OPTION("max_connections_per_user", max_connections_per_user, 1,
+		    1000000),
+	LONG_OPTION("max_client_ids_per_user", max_client_ids_per_user, 1,
+		    1000000),
 };
 
 static enum chat_option_result set_string_option(struct chat_options *opts,

@@ -29,6 +29,14 @@ struct chat_options {
 	long sync_page_max;
 	long page_max_bytes;
 	long batch_max;
+	long user_send_rate;	   /* messages per second per user */
+	long user_send_burst;
+	long user_request_rate;	   /* requests per second per user */
+	long user_request_burst;
+	long max_client_requests;  /* unanswered, per connection */
+	long max_requests;	   /* unanswered, server-wide */
+	long max_connections_per_user;
+	long max_client_ids_per_user;
 	char synchronous[8];
 
 	/* From the first `listener` line; used by the bridge to connect. */

@@ -1,5 +1,7 @@
 #include "text.h"
 
+#include <cjson/cJSON.h>
+
 #include <string.h>
 
 /* Length of the UTF-8 sequence starting at p, or 0 when it is malformed. */
@@ -56,20 +58,27 @@ bool chat_utf8_valid(const char *buf, size_t len)
 	return true;
 }
 
-bool chat_json_text_acceptable(const char *buf, size_t len)
+/* Follows strings, escapes and nesting; false on the first thing that is
+ * not acceptable. */
+static bool scan_json(const char *buf, size_t len, int max_depth)
 {
 	bool in_string = false;
+	int depth = 0;
 
-	if (!chat_utf8_valid(buf, len))
-		return false;
 	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
+		unsigned char c = (unsigned char)buf[i];
 
 		if (!in_string) {
 			if (c == '"')
 				in_string = true;
+			else if ((c == '{' || c == '[') && ++depth > max_depth)
+				return false;
+			else if (c == '}' || c == ']')
+				depth--;
 			continue;
 		}
+		if (c < 0x20)
+			return false; /* JSON requires control characters escaped */
 		if (c == '"') {
 			in_string = false;
 		} else if (c == '\\' && i + 1 < len) {
@@ -80,4 +89,32 @@ bool chat_json_text_acceptable(const char *buf, size_t len)
 		}
 	}
 	return true;
+}
+
+bool chat_json_text_acceptable_depth(const char *buf, size_t len,
+				     int max_depth)
+{
+	return chat_utf8_valid(buf, len) && scan_json(buf, len, max_depth);
+}
+
+bool chat_json_text_acceptable(const char *buf, size_t len)
+{
+	return chat_json_text_acceptable_depth(buf, len, CHAT_JSON_MAX_DEPTH);
+}
+
+cJSON *chat_json_parse_exact(const char *buf, size_t len)
+{
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+
+	if (root == NULL)
+		return NULL;
+	while (end && end < buf + len &&
+	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end != buf + len) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
 }

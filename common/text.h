@@ -16,8 +16,22 @@
  * nothing above U+10FFFF) and holds no NUL byte. */
 bool chat_utf8_valid(const char *buf, size_t len);
 
-/* True when buf is valid UTF-8 per chat_utf8_valid and no JSON string in it
- * contains the escape \u0000. */
+/* Deepest nesting of objects and arrays accepted from a client. cJSON
+ * recurses once per level; the bound keeps every parser (and whatever
+ * wraps a client's JSON) far from its own limits. */
+#define CHAT_JSON_MAX_DEPTH 32
+
+/* True when buf is valid UTF-8 per chat_utf8_valid, no JSON string in it
+ * holds a raw control character or the escape \u0000, and objects and
+ * arrays nest at most CHAT_JSON_MAX_DEPTH deep. */
 bool chat_json_text_acceptable(const char *buf, size_t len);
+
+/* The same with another depth bound, for text that wraps client JSON. */
+bool chat_json_text_acceptable_depth(const char *buf, size_t len,
+				     int max_depth);
+
+/* Parses buf[0..len) as one JSON value followed by nothing but white
+ * space; NULL otherwise (cJSON alone accepts trailing garbage). */
+struct cJSON *chat_json_parse_exact(const char *buf, size_t len);
 
 #endif

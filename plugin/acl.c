@@ -32,15 +32,15 @@ static bool service_allows(const struct chat_topics *t,
 }
 
 static bool user_allows(const struct chat_topics *t, const char *user,
-			enum chat_access access, const char *topic)
+			enum chat_access access, const char *topic, bool retain)
 {
 	switch (access) {
 	case CHAT_ACCESS_READ:
 	case CHAT_ACCESS_SUBSCRIBE:
 		return in_own_inbox(t, user, topic);
 	case CHAT_ACCESS_WRITE:
-		return strcmp(topic, t->request) == 0 ||
-		       chat_topic_send_convo(t, topic) != NULL;
+		return !retain && (strcmp(topic, t->request) == 0 ||
+				   chat_topic_send_convo(t, topic) != NULL);
 	case CHAT_ACCESS_UNSUBSCRIBE:
 		return true;
 	}
@@ -48,16 +48,17 @@ static bool user_allows(const struct chat_topics *t, const char *user,
 }
 
 bool chat_acl_allows(const struct chat_topics *t, const char *service_user,
-		     const char *username, enum chat_access access,
-		     const char *topic)
+		     const struct chat_acl_request *req)
 {
-	if (username == NULL || topic == NULL)
+	if (req->username == NULL || req->topic == NULL)
 		return false;
-	if (strcmp(username, service_user) == 0)
-		return service_allows(t, access, topic);
+	if (strcmp(req->username, service_user) == 0)
+		return !req->retain &&
+		       service_allows(t, req->access, req->topic);
 	/* Authentication admits only valid user ids; checked again so a
 	 * username from any other path can never match a topic level. */
-	if (!chat_valid_user_id(username))
+	if (!chat_valid_user_id(req->username))
 		return false;
-	return user_allows(t, username, access, topic);
+	return user_allows(t, req->username, req->access, req->topic,
+			   req->retain);
 }

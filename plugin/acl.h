@@ -5,9 +5,11 @@
  * A user may subscribe to filters under its own inbox only, receive only
  * from its own inbox, and publish only to send topics and the request
  * topic (membership is checked when the message is handled, so the sender
- * gets a clear error). The service account may only use the internal
- * topics. Everything else, including `$share/...`, `$SYS` and other users'
- * inboxes, is refused.
+ * gets a clear error), never with the retain flag: a will is checked here
+ * but never reaches the plugin's message handler, so this is the only place
+ * where a retained will can be stopped. The service account may only use
+ * the internal topics. Everything else, including `$share/...`, `$SYS` and
+ * other users' inboxes, is refused.
  */
 #ifndef CHAT_ACL_H
 #define CHAT_ACL_H
@@ -23,8 +25,14 @@ enum chat_access {
 	CHAT_ACCESS_UNSUBSCRIBE,
 };
 
+struct chat_acl_request {
+	const char *username;
+	enum chat_access access;
+	const char *topic; /* a topic, or a filter for SUBSCRIBE */
+	bool retain;	   /* WRITE only */
+};
+
 bool chat_acl_allows(const struct chat_topics *t, const char *service_user,
-		     const char *username, enum chat_access access,
-		     const char *topic);
+		     const struct chat_acl_request *req);
 
 #endif

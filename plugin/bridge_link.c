@@ -131,6 +131,11 @@ static void forward_reply(struct chat_plugin *p, const char *payload,
 	header = cJSON_ParseWithLength(payload, (size_t)(newline - payload));
 	user = string_field(header, "user");
 	client = string_field(header, "client");
+	if (client) {
+		chat_sessions_request_answered(&p->sessions, client);
+		if (p->requests_in_flight > 0)
+			p->requests_in_flight--;
+	}
 	owner = client ? chat_sessions_owner(&p->sessions, client) : NULL;
 	/* The client id may have been handed to someone else since. */
 	if (user && owner && strcmp(owner, user) == 0 &&
@@ -154,6 +159,8 @@ void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
 		/* Whatever was in flight may have died with the old bridge
 		 * process; let resends through. */
 		chat_pending_clear(&p->pending);
+		chat_sessions_forget_requests(&p->sessions);
+		p->requests_in_flight = 0;
 		chat_log(&p->log, CHAT_LOG_NOTICE,
 			 "the bridge is connected; accepting messages");
 	}

@@ -67,7 +67,11 @@ static void describe_client(struct mosquitto *client,
 	ci->client_id = mosquitto_client_id(client);
 	ci->username = mosquitto_client_username(client);
 	ci->address = mosquitto_client_address(client);
-	ci->clean_session = mosquitto_client_clean_session(client);
+	/* An MQTT 5 session may outlive a clean start (session expiry), and
+	 * the plugin API does not tell: treat every MQTT 5 session as one
+	 * that may be resumed. */
+	ci->clean_session = mosquitto_client_clean_session(client) &&
+			    mosquitto_client_protocol_version(client) != 5;
 }
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -90,29 +94,31 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_acl_check *ed = event_data;
 	struct chat_plugin *p = userdata;
-	enum chat_access access;
+	struct chat_acl_request req = {
+		.username = mosquitto_client_username(ed->client),
+		.topic = ed->topic,
+		.retain = ed->retain,
+	};
 
 	(void)event;
 	switch (ed->access) {
 	case MOSQ_ACL_READ:
-		access = CHAT_ACCESS_READ;
+		req.access = CHAT_ACCESS_READ;
+		req.retain = false; /* a delivery's flag, not the client's */
 		break;
 	case MOSQ_ACL_WRITE:
-		access = CHAT_ACCESS_WRITE;
+		req.access = CHAT_ACCESS_WRITE;
 		break;
 	case MOSQ_ACL_SUBSCRIBE:
-		access = CHAT_ACCESS_SUBSCRIBE;
+		req.access = CHAT_ACCESS_SUBSCRIBE;
 		break;
 	case MOSQ_ACL_UNSUBSCRIBE:
-		access = CHAT_ACCESS_UNSUBSCRIBE;
+		req.access = CHAT_ACCESS_UNSUBSCRIBE;
 		break;
 	default:
 		return MOSQ_ERR_ACL_DENIED;
 	}
-	return chat_on_acl(p, mosquitto_client_username(ed->client), access,
-			   ed->topic)
-		       ? MOSQ_ERR_SUCCESS
-		       : MOSQ_ERR_ACL_DENIED;
+	return chat_on_acl(p, &req) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 }
 
 static int on_message(int event, void *event_data, void *userdata)

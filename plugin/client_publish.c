@@ -114,10 +114,15 @@ bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
 		chat_envelope_free(&env);
 		return true;
 	}
+	if (e == CHAT_OK &&
+	    !chat_limits_take_send(&p->limits, ci->username, now_ms))
+		e = CHAT_ERR_RATE_LIMITED;
 	if (e == CHAT_OK && p->pending.count >= (size_t)p->opts.max_pending)
 		e = CHAT_ERR_BUSY;
 	if (e == CHAT_OK)
 		e = hand_off(p, ci, convo, &env, now_ms);
+	if (e == CHAT_ERR_RATE_LIMITED)
+		p->stats.rate_limited++;
 	if (e != CHAT_OK)
 		refuse_send(p, ci, convo, env.cmid, e);
 	chat_envelope_free(&env);
@@ -147,9 +152,28 @@ static void respond_error(struct chat_plugin *p,
 	free(response);
 }
 
+/* Unanswered requests are capped per connection and server-wide: each
+ * answer may be large, and the broker queues answers for slow readers. */
+static enum chat_error admit_request(struct chat_plugin *p,
+				     const struct chat_client_info *ci,
+				     long long now_ms)
+{
+	if (!p->bridge_ready)
+		return CHAT_ERR_UNAVAILABLE;
+	if (!chat_limits_take_request(&p->limits, ci->username, now_ms)) {
+		p->stats.rate_limited++;
+		return CHAT_ERR_RATE_LIMITED;
+	}
+	if (chat_sessions_requests_of(&p->sessions, ci->client_id) >=
+		    p->opts.max_client_requests ||
+	    p->requests_in_flight >= (size_t)p->opts.max_requests)
+		return CHAT_ERR_BUSY;
+	return CHAT_OK;
+}
+
 bool chat_handle_request(struct chat_plugin *p,
 			 const struct chat_client_info *ci,
-			 const char *payload, size_t len)
+			 const char *payload, size_t len, long long now_ms)
 {
 	struct chat_request req;
 	enum chat_error e;
@@ -157,18 +181,21 @@ bool chat_handle_request(struct chat_plugin *p,
 
 	e = chat_request_parse(payload, len,
 			       (size_t)p->opts.max_request_bytes, &req);
-	if (e == CHAT_OK && !p->bridge_ready)
-		e = CHAT_ERR_UNAVAILABLE;
+	if (e == CHAT_OK)
+		e = admit_request(p, ci, now_ms);
 	if (e == CHAT_OK) {
 		item = chat_request_wrap(&req, ci->username, ci->client_id);
 		if (item == NULL ||
 		    chat_handoff_add_request(&p->handoff, item, &p->outbox) != 0)
 			e = CHAT_ERR_INTERNAL;
 	}
-	if (e == CHAT_OK)
+	if (e == CHAT_OK) {
 		p->stats.requests++;
-	else
+		p->requests_in_flight++;
+		chat_sessions_request_started(&p->sessions, ci->client_id);
+	} else {
 		respond_error(p, ci, &req, e);
+	}
 	free(item);
 	chat_request_free(&req);
 	return e == CHAT_OK;

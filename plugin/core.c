@@ -32,7 +32,13 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 	p->store = chat_store_new(opts->db_path, log_store_problem);
 	if (p->store == NULL)
 		return -1;
-	chat_sessions_init(&p->sessions);
+	chat_sessions_init(&p->sessions,
+			   (size_t)opts->max_client_ids_per_user);
+	chat_limits_init(&p->limits,
+			 (struct chat_rate){(double)opts->user_send_rate,
+					    (double)opts->user_send_burst},
+			 (struct chat_rate){(double)opts->user_request_rate,
+					    (double)opts->user_request_burst});
 	chat_pending_init(&p->pending);
 	chat_idgen_init(&p->idgen, opts->node_id);
 	chat_handoff_init(&p->handoff, HANDOFF_FLUSH_BYTES,
@@ -48,6 +54,7 @@ void chat_plugin_teardown(struct chat_plugin *p)
 	chat_handoff_free(&p->handoff);
 	chat_pending_clear(&p->pending);
 	chat_sessions_clear(&p->sessions);
+	chat_limits_clear(&p->limits);
 	chat_store_free(p->store);
 	p->store = NULL;
 }
@@ -133,6 +140,12 @@ static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 		return false;
 	if (!chat_sessions_may_use(&p->sessions, ci->client_id, ci->username))
 		return refuse_auth(p, ci, "client id in use by another user");
+	/* Taking over one's own live connection replaces it: no new one. */
+	if (!p->reloading &&
+	    !chat_sessions_live(&p->sessions, ci->client_id) &&
+	    chat_sessions_connections_of(&p->sessions, ci->username) >=
+		    (size_t)p->opts.max_connections_per_user)
+		return refuse_auth(p, ci, "too many connections for this user");
 	/* On SIGHUP the broker re-checks every session, connected or not:
 	 * verify, but record nothing. */
 	if (p->reloading)
@@ -156,11 +169,9 @@ bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
 	return auth_user(p, ci, password, password_len);
 }
 
-bool chat_on_acl(struct chat_plugin *p, const char *username,
-		 enum chat_access access, const char *topic)
+bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 {
-	return chat_acl_allows(&p->topics, p->opts.service_user, username,
-			       access, topic);
+	return chat_acl_allows(&p->topics, p->opts.service_user, req);
 }
 
 bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
@@ -177,7 +188,7 @@ bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
 		return true;
 	}
 	if (strcmp(topic, p->topics.request) == 0)
-		return chat_handle_request(p, ci, payload, len);
+		return chat_handle_request(p, ci, payload, len, now_ms);
 	convo = chat_topic_send_convo(&p->topics, topic);
 	if (convo == NULL)
 		return false; /* the ACL admits no other topic */
@@ -218,11 +229,12 @@ static void log_stats(struct chat_plugin *p, long long now_ms)
 	chat_log(&p->log, CHAT_LOG_INFO,
 		 "stats: %llu handed off, %llu committed, %llu deliveries, "
 		 "%llu duplicates dropped, %llu sends refused, %llu requests, "
-		 "%llu connections refused, %zu pending, %zu sessions "
-		 "(%zu connected)",
+		 "%llu rate-limited, %llu connections refused, %zu pending, "
+		 "%zu sessions (%zu connected)",
 		 s->handed_off, s->committed, s->deliveries, s->duplicates,
-		 s->refused_sends, s->requests, s->auth_refused,
-		 p->pending.count, p->sessions.count, p->sessions.connected);
+		 s->refused_sends, s->requests, s->rate_limited,
+		 s->auth_refused, p->pending.count, p->sessions.count,
+		 p->sessions.connected);
 	p->reported = *s;
 }
 
@@ -274,5 +286,7 @@ void chat_on_tick(struct chat_plugin *p, long long now_ms)
 			 "out of memory handing messages to the bridge");
 	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
 	check_revocations(p, now_ms);
+	if (now_ms >= p->next_stats_ms)
+		chat_limits_expire(&p->limits, now_ms);
 	log_stats(p, now_ms);
 }

@@ -14,6 +14,7 @@
 #include "handoff.h"
 #include "idgen.h"
 #include "kicks.h"
+#include "limits.h"
 #include "logging.h"
 #include "options.h"
 #include "outbox.h"
@@ -32,6 +33,7 @@ struct chat_stats {
 	unsigned long long duplicates;	  /* dropped while pending */
 	unsigned long long refused_sends; /* all reasons */
 	unsigned long long requests;
+	unsigned long long rate_limited;
 	unsigned long long auth_refused;
 };
 
@@ -41,6 +43,8 @@ struct chat_plugin {
 	struct chat_logger log;
 	struct chat_store *store;
 	struct chat_sessions sessions;
+	struct chat_limits limits;
+	size_t requests_in_flight; /* forwarded, not yet answered */
 	struct chat_pending pending;
 	struct chat_idgen idgen;
 	bool idgen_seeded;
@@ -74,8 +78,7 @@ void chat_plugin_teardown(struct chat_plugin *p);
 
 bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
 		  const char *password, size_t password_len);
-bool chat_on_acl(struct chat_plugin *p, const char *username,
-		 enum chat_access access, const char *topic);
+bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req);
 
 /* Returns false to refuse the publish (MQTT 5 clients then see 0x87). An
  * allowed publish is consumed here: nobody subscribes to its topic. */
@@ -93,7 +96,7 @@ bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
 		      long long now_ms);
 bool chat_handle_request(struct chat_plugin *p,
 			 const struct chat_client_info *ci,
-			 const char *payload, size_t len);
+			 const char *payload, size_t len, long long now_ms);
 
 /* Handlers of the bridge's publishes (plugin/bridge_link.c). */
 void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,

@@ -19,7 +19,7 @@ enum chat_error chat_envelope_parse(const char *payload, size_t len,
 		return CHAT_ERR_TOO_LARGE;
 	if (payload == NULL || !chat_json_text_acceptable(payload, len))
 		return CHAT_ERR_BAD_JSON;
-	env->root = cJSON_ParseWithLength(payload, len);
+	env->root = chat_json_parse_exact(payload, len);
 	if (!cJSON_IsObject(env->root)) {
 		chat_envelope_free(env);
 		return CHAT_ERR_BAD_JSON;

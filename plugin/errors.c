@@ -24,8 +24,11 @@ static const struct error_text error_texts[] = {
 	[CHAT_ERR_UNAVAILABLE] = {"unavailable",
 				  "the message store is not connected; "
 				  "nothing was accepted, retry later"},
-	[CHAT_ERR_BUSY] = {"busy", "too many messages are waiting to be "
-				   "stored; nothing was accepted, retry soon"},
+	[CHAT_ERR_BUSY] = {"busy", "the server has too much work in flight; "
+				   "nothing was accepted, retry soon"},
+	[CHAT_ERR_RATE_LIMITED] = {"rate_limited",
+				   "you are sending faster than allowed; "
+				   "nothing was accepted, slow down"},
 	[CHAT_ERR_INTERNAL] = {"internal", "unexpected server error"},
 };
 

@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum chat_error chat_request_parse(const char *payload, size_t len,
@@ -16,7 +17,9 @@ enum chat_error chat_request_parse(const char *payload, size_t len,
 		return CHAT_ERR_TOO_LARGE;
 	if (payload == NULL || !chat_json_text_acceptable(payload, len))
 		return CHAT_ERR_BAD_JSON;
-	req->root = cJSON_ParseWithLength(payload, len);
+	req->text = payload;
+	req->len = len;
+	req->root = chat_json_parse_exact(payload, len);
 	if (!cJSON_IsObject(req->root))
 		return CHAT_ERR_BAD_JSON;
 	id = cJSON_GetObjectItemCaseSensitive(req->root, "id");
@@ -37,22 +40,32 @@ void chat_request_free(struct chat_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
-char *chat_request_wrap(struct chat_request *req, const char *user,
+char *chat_request_wrap(const struct chat_request *req, const char *user,
 			const char *client_id)
 {
-	cJSON *wrapper = cJSON_CreateObject();
-	char *out = NULL;
+	cJSON *header = cJSON_CreateObject();
+	char *head = NULL, *out = NULL;
+	size_t head_len;
 
-	if (wrapper == NULL)
+	if (header == NULL)
 		return NULL;
-	if (!cJSON_AddStringToObject(wrapper, "user", user) ||
-	    !cJSON_AddStringToObject(wrapper, "client", client_id))
+	if (!cJSON_AddStringToObject(header, "user", user) ||
+	    !cJSON_AddStringToObject(header, "client", client_id))
 		goto done;
-	cJSON_AddItemToObject(wrapper, "req", req->root);
-	req->root = NULL; /* now owned by wrapper */
-	req->id = req->op = NULL;
-	out = cJSON_PrintUnformatted(wrapper);
+	head = cJSON_PrintUnformatted(header);
+	if (head == NULL)
+		goto done;
+	/* {"user":…,"client":…} becomes {"user":…,"client":…,"req":…} */
+	head_len = strlen(head) - 1;
+	out = malloc(head_len + 7 + req->len + 2);
+	if (out == NULL)
+		goto done;
+	memcpy(out, head, head_len);
+	memcpy(out + head_len, ",\"req\":", 7);
+	memcpy(out + head_len + 7, req->text, req->len);
+	memcpy(out + head_len + 7 + req->len, "}", 2);
 done:
-	cJSON_Delete(wrapper);
+	free(head);
+	cJSON_Delete(header);
 	return out;
 }

@@ -18,6 +18,8 @@ struct chat_request {
 	struct cJSON *root;
 	const char *id; /* points into root; set when readable */
 	const char *op; /* points into root */
+	const char *text; /* the payload as received */
+	size_t len;
 };
 
 /* At most max_bytes of UTF-8 JSON, an object with a valid "id" and a
@@ -28,8 +30,10 @@ enum chat_error chat_request_parse(const char *payload, size_t len,
 
 void chat_request_free(struct chat_request *req);
 
-/* {"user":…,"client":…,"req":{…}} as malloc'd text; consumes req->root. */
-char *chat_request_wrap(struct chat_request *req, const char *user,
+/* {"user":…,"client":…,"req":<the payload as received>} as malloc'd text.
+ * The request is embedded verbatim, never re-serialised: numbers keep every
+ * digit and no cycle is spent printing it again. */
+char *chat_request_wrap(const struct chat_request *req, const char *user,
 			const char *client_id);
 
 #endif

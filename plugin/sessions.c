@@ -3,30 +3,83 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <utlist.h>
 
 struct session_entry {
 	UT_hash_handle hh;
+	struct session_entry *prev, *next; /* the owner's offline ids */
+	struct session_user *owner;
 	char *client_id;
-	char *user;
 	const void *client; /* NULL while disconnected */
 	long long device_id;
+	int requests; /* forwarded, not yet answered */
 	bool durable;
 };
 
-void chat_sessions_init(struct chat_sessions *s)
+struct session_user {
+	UT_hash_handle hh;
+	char *name;
+	size_t connections;
+	size_t owned;
+	struct session_entry *offline; /* oldest first */
+};
+
+void chat_sessions_init(struct chat_sessions *s, size_t max_owned_ids)
 {
 	memset(s, 0, sizeof(*s));
+	s->max_owned_ids = max_owned_ids;
+}
+
+static struct session_user *find_user(struct chat_sessions *s,
+				      const char *name)
+{
+	struct session_user *u = NULL;
+
+	HASH_FIND_STR(s->by_user, name, u);
+	return u;
+}
+
+static struct session_user *get_user(struct chat_sessions *s, const char *name)
+{
+	struct session_user *u = find_user(s, name);
+
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (u == NULL || (u->name = strdup(name)) == NULL) {
+		free(u);
+		return NULL;
+	}
+	HASH_ADD_KEYPTR(hh, s->by_user, u->name, strlen(u->name), u);
+	return u;
+}
+
+/* A user with nothing left is forgotten, so the table stays small. */
+static void drop_user_if_unused(struct chat_sessions *s, struct session_user *u)
+{
+	if (u->owned > 0)
+		return;
+	HASH_DEL(s->by_user, u);
+	free(u->name);
+	free(u);
 }
 
 static void remove_entry(struct chat_sessions *s, struct session_entry *e)
 {
+	struct session_user *u = e->owner;
+
 	HASH_DEL(s->by_client_id, e);
-	if (e->client)
+	if (e->client) {
 		s->connected--;
+		u->connections--;
+	} else {
+		DL_DELETE(u->offline, e);
+	}
+	u->owned--;
 	s->count--;
 	free(e->client_id);
-	free(e->user);
 	free(e);
+	drop_user_if_unused(s, u);
 }
 
 void chat_sessions_clear(struct chat_sessions *s)
@@ -42,7 +95,8 @@ static struct session_entry *find(struct chat_sessions *s,
 {
 	struct session_entry *e = NULL;
 
-	HASH_FIND_STR(s->by_client_id, client_id, e);
+	if (client_id)
+		HASH_FIND_STR(s->by_client_id, client_id, e);
 	return e;
 }
 
@@ -51,28 +105,51 @@ bool chat_sessions_may_use(struct chat_sessions *s, const char *client_id,
 {
 	struct session_entry *e = find(s, client_id);
 
-	return e == NULL || strcmp(e->user, user) == 0;
+	return e == NULL || strcmp(e->owner->name, user) == 0;
+}
+
+bool chat_sessions_live(struct chat_sessions *s, const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	return e && e->client;
+}
+
+size_t chat_sessions_connections_of(struct chat_sessions *s, const char *user)
+{
+	struct session_user *u = find_user(s, user);
+
+	return u ? u->connections : 0;
 }
 
 static struct session_entry *create(struct chat_sessions *s,
 				    const char *client_id, const char *user)
 {
-	struct session_entry *e = calloc(1, sizeof(*e));
+	struct session_user *u = get_user(s, user);
+	struct session_entry *e;
 
-	if (e == NULL)
+	if (u == NULL)
 		return NULL;
-	e->client_id = strdup(client_id);
-	e->user = strdup(user);
-	if (e->client_id == NULL || e->user == NULL) {
-		free(e->client_id);
-		free(e->user);
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->client_id = strdup(client_id)) == NULL) {
 		free(e);
+		drop_user_if_unused(s, u);
 		return NULL;
 	}
+	e->owner = u;
 	HASH_ADD_KEYPTR(hh, s->by_client_id, e->client_id,
 			strlen(e->client_id), e);
+	u->owned++;
 	s->count++;
+	DL_APPEND(u->offline, e); /* connected by the caller at once */
 	return e;
+}
+
+/* Keeps a user's owned ids bounded: the id offline the longest goes. */
+static void release_surplus(struct chat_sessions *s, struct session_user *u)
+{
+	while (u->owned > s->max_owned_ids && u->offline)
+		remove_entry(s, u->offline);
 }
 
 int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
@@ -80,19 +157,58 @@ int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 			    long long device_id, bool durable)
 {
 	struct session_entry *e = find(s, client_id);
+	struct session_user *u;
 
-	if (e && strcmp(e->user, user) != 0)
-		return -1; /* callers check chat_sessions_may_use first */
+	if (e && strcmp(e->owner->name, user) != 0)
+		return -1;
 	if (e == NULL)
 		e = create(s, client_id, user);
 	if (e == NULL)
 		return -1;
-	if (e->client == NULL)
+	u = e->owner;
+	if (e->client == NULL) {
+		DL_DELETE(u->offline, e);
 		s->connected++;
+		u->connections++;
+	}
 	e->client = client;
 	e->device_id = device_id;
 	e->durable = durable;
+	release_surplus(s, u);
 	return 0;
+}
+
+bool chat_sessions_disconnected(struct chat_sessions *s,
+				const char *client_id, const void *client)
+{
+	struct session_entry *e;
+	struct session_user *u;
+
+	if (client == NULL)
+		return false;
+	e = find(s, client_id);
+	if (e == NULL || e->client != client)
+		return false;
+	if (!e->durable) {
+		remove_entry(s, e);
+		return true;
+	}
+	u = e->owner;
+	e->client = NULL;
+	e->requests = 0;
+	s->connected--;
+	u->connections--;
+	DL_APPEND(u->offline, e);
+	release_surplus(s, u);
+	return true;
+}
+
+const char *chat_sessions_owner(struct chat_sessions *s,
+				const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	return e ? e->owner->name : NULL;
 }
 
 void chat_sessions_each_of_device(struct chat_sessions *s,
@@ -103,37 +219,43 @@ void chat_sessions_each_of_device(struct chat_sessions *s,
 {
 	struct session_entry *e, *tmp;
 
-	/* Revocations are rare; a scan of the live sessions is fine. */
+	/* Revocations are rare; a scan of the sessions is fine. */
 	HASH_ITER(hh, s->by_client_id, e, tmp)
 	{
 		if (e->client && e->device_id == device_id)
-			fn(e->client_id, e->user, arg);
+			fn(e->client_id, e->owner->name, arg);
 	}
 }
 
-bool chat_sessions_disconnected(struct chat_sessions *s,
-				const char *client_id, const void *client)
-{
-	struct session_entry *e;
-
-	if (client_id == NULL || client == NULL)
-		return false;
-	e = find(s, client_id);
-	if (e == NULL || e->client != client)
-		return false;
-	if (!e->durable) {
-		remove_entry(s, e);
-		return true;
-	}
-	e->client = NULL;
-	s->connected--;
-	return true;
-}
-
-const char *chat_sessions_owner(struct chat_sessions *s,
-				const char *client_id)
+int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id)
 {
 	struct session_entry *e = find(s, client_id);
 
-	return e ? e->user : NULL;
+	return e ? e->requests : 0;
+}
+
+void chat_sessions_request_started(struct chat_sessions *s,
+				   const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	if (e)
+		e->requests++;
+}
+
+void chat_sessions_request_answered(struct chat_sessions *s,
+				    const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	if (e && e->requests > 0)
+		e->requests--;
+}
+
+void chat_sessions_forget_requests(struct chat_sessions *s)
+{
+	struct session_entry *e, *tmp;
+
+	HASH_ITER(hh, s->by_client_id, e, tmp)
+		e->requests = 0;
 }

@@ -7,8 +7,11 @@
  * connection of a client-id takeover after the new one authenticated.
  *
  * A client id belongs to the first user that authenticates with it, for as
- * long as its session lives: until it disconnects with a clean session, or
- * forever (until the broker restarts) when the session is durable.
+ * long as its session may live: until it disconnects with a clean session,
+ * or (durable sessions) until the broker restarts. A user keeps at most
+ * max_owned_ids client ids: beyond that, the one disconnected the longest
+ * is released. Per user, live connections are counted so they can be
+ * capped, and per client id the requests awaiting an answer.
  */
 #ifndef CHAT_SESSIONS_H
 #define CHAT_SESSIONS_H
@@ -17,33 +20,35 @@
 #include <stddef.h>
 
 struct session_entry;
+struct session_user;
 
 struct chat_sessions {
 	struct session_entry *by_client_id; /* uthash head */
+	struct session_user *by_user;	    /* uthash head */
 	size_t connected;
 	size_t count;
+	size_t max_owned_ids; /* per user */
 };
 
-void chat_sessions_init(struct chat_sessions *s);
+void chat_sessions_init(struct chat_sessions *s, size_t max_owned_ids);
 void chat_sessions_clear(struct chat_sessions *s);
 
 /* May `user` use `client_id`? False when another user owns it. */
 bool chat_sessions_may_use(struct chat_sessions *s, const char *client_id,
 			   const char *user);
 
+/* True when client_id has a live connection now. */
+bool chat_sessions_live(struct chat_sessions *s, const char *client_id);
+
+/* Live connections of user. */
+size_t chat_sessions_connections_of(struct chat_sessions *s, const char *user);
+
 /* Records an authenticated connection (client is the broker's pointer,
  * used only as an identity) of device device_id. Returns 0, or -1 when out
- * of memory. */
+ * of memory or when another user owns the client id. */
 int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 			    const char *user, const void *client,
 			    long long device_id, bool durable);
-
-/* Calls fn with the client id of every live connection of device_id. */
-void chat_sessions_each_of_device(struct chat_sessions *s,
-				  long long device_id,
-				  void (*fn)(const char *client_id,
-					     const char *user, void *arg),
-				  void *arg);
 
 /* Records a disconnect. Ignored unless `client` is the connection recorded
  * for client_id. Returns true when it was. */
@@ -53,5 +58,22 @@ bool chat_sessions_disconnected(struct chat_sessions *s,
 /* The user owning client_id, or NULL. */
 const char *chat_sessions_owner(struct chat_sessions *s,
 				const char *client_id);
+
+/* Calls fn with the client id of every live connection of device_id. */
+void chat_sessions_each_of_device(struct chat_sessions *s,
+				  long long device_id,
+				  void (*fn)(const char *client_id,
+					     const char *user, void *arg),
+				  void *arg);
+
+/* Requests forwarded for client_id and not answered yet. */
+int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id);
+void chat_sessions_request_started(struct chat_sessions *s,
+				   const char *client_id);
+void chat_sessions_request_answered(struct chat_sessions *s,
+				    const char *client_id);
+
+/* Forgets every outstanding request (the bridge restarted). */
+void chat_sessions_forget_requests(struct chat_sessions *s);
 
 #endif

@@ -62,6 +62,7 @@ static void write_broker_part(FILE *f, const struct chat_server *srv)
 	put_line(f, "", "max_queued_messages 1000", extra, used);
 	put_line(f, "", "max_inflight_messages 20", extra, used);
 	put_line(f, "", "message_size_limit 1048576", extra, used);
+	put_line(f, "", "max_packet_size 1100000", extra, used);
 	/* The broker's stderr goes to broker.log, with sanitizer reports. */
 	fprintf(f, "log_dest stderr\nlog_type error\nlog_type warning\n"
 	           "log_type notice\nlog_type information\n");
@@ -83,6 +84,12 @@ static void write_plugin_part(FILE *f, const struct chat_server *srv)
 	put_line(f, "plugin_opt_", line, extra, used);
 	put_line(f, "plugin_opt_", "topic_prefix " TEST_PREFIX, extra, used);
 	put_line(f, "plugin_opt_", "node_id 1", extra, used);
+	/* Streams of hundreds of messages a second from one user: the rate
+	 * limits have tests of their own, which set them low. */
+	put_line(f, "plugin_opt_", "user_send_rate 1000000", extra, used);
+	put_line(f, "plugin_opt_", "user_send_burst 1000000", extra, used);
+	put_line(f, "plugin_opt_", "user_request_rate 1000000", extra, used);
+	put_line(f, "plugin_opt_", "user_request_burst 1000000", extra, used);
 	put_unused(f, "plugin_opt_", extra, used);
 }
 

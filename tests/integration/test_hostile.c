@@ -316,9 +316,96 @@ CHAT_TEST(a_request_above_max_request_bytes_is_refused_as_too_large)
 	assert_false(cJSON_IsTrue(cJSON_GetObjectItem(error, "ok")));
 }
 
+CHAT_TEST(a_deeply_nested_request_is_refused_and_others_are_served)
+{
+	struct test_match resp = {.kind = "resp", .code = "bad_json"};
+	char text[256];
+	struct chat_scene s;
+	size_t n = 0;
+
+	chat_fixture_scene(fx, NULL, &s);
+	n += (size_t)snprintf(text, sizeof(text), "{\"id\":\"d\",\"op\":\"ping\","
+	                                          "\"x\":");
+	for (int i = 0; i < 40; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		text[n++] = ']';
+	text[n++] = '}';
+	assert_int_equal(test_client_publish(s.alice, "chat/req", text, (int)n,
+	                                     1, false, NULL),
+	                 0);
+	assert_non_null(test_client_wait(s.alice, &resp, 0, WAIT));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+	    test_client_request(s.bob, WAIT, "{\"op\":\"ping\"}"), "ok")));
+}
+
+CHAT_TEST(sending_faster_than_the_user_rate_is_refused_as_rate_limited)
+{
+	static const struct chat_server_config cfg = {
+	    .plugin_options = {"user_send_rate 1", "user_send_burst 3"}};
+	struct chat_scene s;
+	char cmid[16];
+	int refused = 0;
+
+	chat_fixture_scene(fx, &cfg, &s);
+	for (int i = 0; i < 6; i++) {
+		snprintf(cmid, sizeof(cmid), "r-%d", i);
+		assert_int_equal(
+		    test_client_send(s.alice, s.convo, cmid, "quick", NULL), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		cJSON *error;
+
+		snprintf(cmid, sizeof(cmid), "r-%d", i);
+		error = test_client_wait_error(s.alice, cmid,
+		                               i < 3 ? 300 : WAIT);
+		if (error == NULL)
+			continue;
+		assert_string_equal(test_json_string(error, "code"),
+		                    "rate_limited");
+		refused++;
+	}
+	/* A burst of 3, then one a second: the other 3 were refused and
+	 * never stored; bob, with his own allowance, is not slowed. */
+	assert_int_equal(refused, 3);
+	assert_int_equal(test_db_count_messages(s.srv, s.convo), 3);
+	assert_int_equal(
+	    test_client_send(s.bob, s.convo, "b-1", "unaffected", NULL), 0);
+	assert_non_null(test_client_wait_tick(s.bob, s.convo, "b-1", WAIT));
+}
+
+CHAT_TEST(a_packet_above_the_size_limit_closes_only_that_connection)
+{
+	struct test_client_options o = {0};
+	struct test_client *big = NULL;
+	struct chat_scene s;
+	size_t len = 1200 * 1024;
+	char *payload = malloc(len);
+
+	chat_fixture_scene(fx, NULL, &s);
+	o.user = "alice";
+	o.password = s.alice_token;
+	o.client_id = "alice-big";
+	assert_int_equal(test_client_connect(s.srv, &o, &big), 0);
+	memset(payload, 'x', len);
+	test_client_publish(big, "chat/req", payload, (int)len, 1, false,
+	                    NULL);
+	free(payload);
+	for (int i = 0; i < 100 && test_client_disconnects(big) == 0; i++)
+		test_sleep_ms(20);
+	assert_true(test_client_disconnects(big) > 0);
+	assert_still_serving(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    CHAT_TEST_ENTRY(
+	        a_deeply_nested_request_is_refused_and_others_are_served),
+	    CHAT_TEST_ENTRY(
+	        sending_faster_than_the_user_rate_is_refused_as_rate_limited),
+	    CHAT_TEST_ENTRY(
+	        a_packet_above_the_size_limit_closes_only_that_connection),
 	    CHAT_TEST_ENTRY(malformed_json_is_refused_as_bad_json),
 	    CHAT_TEST_ENTRY(a_json_array_is_refused_as_bad_json),
 	    CHAT_TEST_ENTRY(an_empty_payload_is_refused_as_bad_json),

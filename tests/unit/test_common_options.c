@@ -75,7 +75,7 @@ static void test_defaults_match_the_documentation(void **state)
 	assert_int_equal(opts.node_id, 1);
 	assert_int_equal(opts.max_envelope_bytes, 65536);
 	assert_int_equal(opts.max_request_bytes, 65536);
-	assert_int_equal(opts.max_pending, 10000);
+	assert_int_equal(opts.max_pending, 900);
 	assert_int_equal(opts.resend_window_ms, 10000);
 	assert_int_equal(opts.sync_page_default, 100);
 	assert_int_equal(opts.sync_page_max, 500);
@@ -247,7 +247,7 @@ static void test_malformed_numbers_are_rejected(void **state)
 		assert_int_equal(chat_options_set(&opts, "node_id", bad[i]),
 		                 CHAT_OPTION_INVALID);
 	}
-	assert_int_equal(opts.max_pending, 10000);
+	assert_int_equal(opts.max_pending, 900);
 }
 
 static void test_topic_prefix_must_be_a_plain_topic_level(void **state)

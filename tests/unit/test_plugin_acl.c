@@ -12,7 +12,16 @@ static const char *service = "$bridge";
 static bool allows(const char *user, enum chat_access access,
 		   const char *topic)
 {
-	return chat_acl_allows(&topics, service, user, access, topic);
+	struct chat_acl_request req = {user, access, topic, false};
+
+	return chat_acl_allows(&topics, service, &req);
+}
+
+static bool allows_retained(const char *user, const char *topic)
+{
+	struct chat_acl_request req = {user, CHAT_ACCESS_WRITE, topic, true};
+
+	return chat_acl_allows(&topics, service, &req);
 }
 
 static void user_subscribes_only_to_own_inbox(void **state)
@@ -90,6 +99,16 @@ static void unauthenticated_and_invalid_names_get_nothing(void **state)
 	assert_false(allows("#", CHAT_ACCESS_READ, "chat/u/#/msg"));
 }
 
+/* Wills skip the message handler that clears the flag: a retained will
+ * would otherwise stay in the broker forever. */
+static void retained_publishes_and_wills_are_refused(void **state)
+{
+	(void)state;
+	assert_false(allows_retained("bob", "chat/send/c_1"));
+	assert_false(allows_retained("bob", "chat/req"));
+	assert_false(allows_retained(service, "$chat/bridge/out/committed"));
+}
+
 static void unsubscribe_is_always_allowed(void **state)
 {
 	(void)state;
@@ -105,6 +124,7 @@ int main(void)
 		cmocka_unit_test(user_publishes_to_send_and_request_topics_only),
 		cmocka_unit_test(service_uses_internal_topics_only),
 		cmocka_unit_test(unauthenticated_and_invalid_names_get_nothing),
+		cmocka_unit_test(retained_publishes_and_wills_are_refused),
 		cmocka_unit_test(unsubscribe_is_always_allowed),
 	};
 

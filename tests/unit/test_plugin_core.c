@@ -96,6 +96,10 @@ static int setup(void **state)
 	chat_options_defaults(&opts);
 	snprintf(opts.db_path, sizeof(opts.db_path), "%s", f->db_path);
 	opts.max_pending = 3;
+	opts.user_send_burst = 5;
+	opts.user_send_rate = 1;
+	opts.max_client_requests = 2;
+	opts.max_connections_per_user = 3;
 	assert_int_equal(chat_plugin_setup(&f->p, &opts, NULL), 0);
 	*state = f;
 	return 0;
@@ -513,6 +517,66 @@ static void bridge_disconnect_stops_accepting(void **state)
 	assert_false(alice_sends(f, "m2"));
 }
 
+static void sending_faster_than_the_rate_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char cmid[16], *event = NULL;
+	int accepted = 0;
+	cJSON *obj;
+
+	connect_everyone(f);
+	for (int i = 0; i < 8; i++) {
+		snprintf(cmid, sizeof(cmid), "m%d", i);
+		accepted += alice_sends(f, cmid);
+		/* Commit at once so that max_pending is never the limit. */
+		chat_pending_clear(&f->p.pending);
+	}
+	assert_int_equal(accepted, 5); /* the burst */
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 3);
+	obj = cJSON_Parse(event);
+	assert_string_equal(field(obj, "code"), "rate_limited");
+	cJSON_Delete(obj);
+	free(event);
+	/* bob has his own allowance. */
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/send/c1",
+			    "{\"cmid\":\"b1\",\"body\":\"hi\"}"));
+}
+
+static void unanswered_requests_per_connection_are_capped(void **state)
+{
+	struct fixture *f = *state;
+	const char *ping = "{\"id\":\"r\",\"op\":\"ping\"}";
+	char *resp = NULL;
+
+	connect_everyone(f);
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+	chat_outbox_clear(&f->p.outbox);
+	assert_false(
+		publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/resp", &resp), 1);
+	assert_non_null(strstr(resp, "\"busy\""));
+	free(resp);
+	/* An answer frees a place. */
+	bridge_says(f, "$chat/bridge/out/reply",
+		    "{\"user\":\"bob\",\"client\":\"bob-1\"}\n{\"id\":\"r\"}");
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+}
+
+static void connections_per_user_are_capped(void **state)
+{
+	struct fixture *f = *state;
+	int conn[4];
+
+	assert_true(connect_as(f, &conn[0], "a1", "alice", "alice-token"));
+	assert_true(connect_as(f, &conn[1], "a2", "alice", "alice-token"));
+	assert_true(connect_as(f, &conn[2], "a3", "alice", "alice-token"));
+	assert_false(connect_as(f, &conn[3], "a4", "alice", "alice-token"));
+	/* Reconnecting with a live client id replaces it: still allowed. */
+	assert_true(connect_as(f, &conn[3], "a3", "alice", "alice-token"));
+	assert_true(connect_as(f, &f->bob_conn, "b1", "bob", "bob-token"));
+}
+
 static void revoke_tokens_of(struct fixture *f, const char *user)
 {
 	char err[256], sql[160];
@@ -595,6 +659,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			revoked_device_is_disconnected_within_a_second, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			sending_faster_than_the_rate_is_refused, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			unanswered_requests_per_connection_are_capped, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(connections_per_user_are_capped,
+						setup, teardown),
 	};
 
 	assert_int_equal(chat_crypto_init(), 0);

@@ -46,6 +46,27 @@ static void malformed_payloads_are_bad_json(void **state)
 			 CHAT_ERR_BAD_JSON);
 }
 
+static void invalid_json_that_cjson_would_accept_is_bad_json(void **state)
+{
+	char deep[200];
+
+	(void)state;
+	assert_int_equal(parse_send("{\"cmid\":\"m1\",\"body\":\"hi\"} junk"),
+			 CHAT_ERR_BAD_JSON);
+	assert_int_equal(parse_send("{\"cmid\":\"m1\",\"body\":\"a\x01b\"}"),
+			 CHAT_ERR_BAD_JSON);
+	assert_int_equal(parse_send("{\"cmid\":\"m1\",\"body\":\"a\nb\"}"),
+			 CHAT_ERR_BAD_JSON);
+	/* Trailing white space is fine. */
+	assert_int_equal(parse_send("{\"cmid\":\"m1\",\"body\":\"hi\"}\r\n "),
+			 CHAT_OK);
+	/* 33 levels of nesting are refused before cJSON recurses. */
+	memset(deep, '[', 33);
+	snprintf(deep + 33, sizeof(deep) - 33,
+		 "{\"cmid\":\"m1\",\"body\":\"x\"}");
+	assert_int_equal(parse_send(deep), CHAT_ERR_BAD_JSON);
+}
+
 static void missing_or_invalid_fields_are_bad_envelope(void **state)
 {
 	(void)state;
@@ -162,6 +183,24 @@ static void request_needs_id_and_op(void **state)
 	chat_request_free(&req);
 }
 
+static void wrapped_request_keeps_the_request_verbatim(void **state)
+{
+	const char *text = "{\"id\":\"r1\",\"op\":\"sync\","
+			   "\"after\":9007199254740991}";
+	struct chat_request req;
+	char *json;
+
+	(void)state;
+	assert_int_equal(chat_request_parse(text, strlen(text), LIMIT, &req),
+			 CHAT_OK);
+	json = chat_request_wrap(&req, "bob", "bob-1");
+	chat_request_free(&req);
+	assert_string_equal(json, "{\"user\":\"bob\",\"client\":\"bob-1\","
+				  "\"req\":{\"id\":\"r1\",\"op\":\"sync\","
+				  "\"after\":9007199254740991}}");
+	free(json);
+}
+
 static void wrapped_request_carries_authenticated_user(void **state)
 {
 	const char *text = "{\"id\":\"r1\",\"op\":\"sync\",\"user\":\"mallory\"}";
@@ -199,6 +238,9 @@ int main(void)
 		cmocka_unit_test(stamp_overrides_client_claims),
 		cmocka_unit_test(request_needs_id_and_op),
 		cmocka_unit_test(wrapped_request_carries_authenticated_user),
+		cmocka_unit_test(wrapped_request_keeps_the_request_verbatim),
+		cmocka_unit_test(
+			invalid_json_that_cjson_would_accept_is_bad_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

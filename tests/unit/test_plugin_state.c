@@ -1,6 +1,7 @@
 /* The plugin's in-memory state: message ids, pending hand-offs and
  * client-id ownership. */
 #include "plugin/idgen.h"
+#include "plugin/limits.h"
 #include "plugin/pending.h"
 #include "plugin/sessions.h"
 
@@ -113,7 +114,7 @@ static void client_id_belongs_to_its_first_user(void **state)
 	int conn1, conn2;
 
 	(void)state;
-	chat_sessions_init(&s);
+	chat_sessions_init(&s, 64);
 	assert_true(chat_sessions_may_use(&s, "phone", "alice"));
 	assert_int_equal(
 		chat_sessions_connected(&s, "phone", "alice", &conn1, 1, false), 0);
@@ -131,7 +132,7 @@ static void takeover_ignores_the_old_connections_disconnect(void **state)
 	int old_conn, new_conn;
 
 	(void)state;
-	chat_sessions_init(&s);
+	chat_sessions_init(&s, 64);
 	chat_sessions_connected(&s, "phone", "alice", &old_conn, 1, false);
 	chat_sessions_connected(&s, "phone", "alice", &new_conn, 1, false);
 	assert_false(chat_sessions_disconnected(&s, "phone", &old_conn));
@@ -148,7 +149,7 @@ static void clean_session_frees_the_id_durable_keeps_it(void **state)
 	int conn;
 
 	(void)state;
-	chat_sessions_init(&s);
+	chat_sessions_init(&s, 64);
 	chat_sessions_connected(&s, "clean", "alice", &conn, 1, false);
 	chat_sessions_connected(&s, "durable", "alice", &conn, 1, true);
 	chat_sessions_disconnected(&s, "clean", &conn);
@@ -158,6 +159,74 @@ static void clean_session_frees_the_id_durable_keeps_it(void **state)
 	assert_int_equal(s.count, 1);
 	assert_int_equal(s.connected, 0);
 	chat_sessions_clear(&s);
+}
+
+static void a_user_keeps_a_bounded_number_of_client_ids(void **state)
+{
+	struct chat_sessions s;
+	int conn[4];
+	const char *ids[] = {"a", "b", "c", "d"};
+
+	(void)state;
+	chat_sessions_init(&s, 2);
+	for (int i = 0; i < 3; i++) {
+		chat_sessions_connected(&s, ids[i], "alice", &conn[i], 1, true);
+		chat_sessions_disconnected(&s, ids[i], &conn[i]);
+	}
+	/* "a" was offline the longest and was released. */
+	assert_true(chat_sessions_may_use(&s, "a", "bob"));
+	assert_false(chat_sessions_may_use(&s, "b", "bob"));
+	assert_false(chat_sessions_may_use(&s, "c", "bob"));
+	/* Live connections are never released to make room. */
+	chat_sessions_connected(&s, "b", "alice", &conn[1], 1, true);
+	chat_sessions_connected(&s, "d", "alice", &conn[3], 1, true);
+	assert_false(chat_sessions_may_use(&s, "b", "bob"));
+	assert_false(chat_sessions_may_use(&s, "d", "bob"));
+	assert_true(chat_sessions_may_use(&s, "c", "bob"));
+	assert_int_equal(chat_sessions_connections_of(&s, "alice"), 2);
+	chat_sessions_clear(&s);
+	assert_int_equal(s.count, 0);
+}
+
+static void unanswered_requests_are_counted_per_connection(void **state)
+{
+	struct chat_sessions s;
+	int conn;
+
+	(void)state;
+	chat_sessions_init(&s, 8);
+	chat_sessions_connected(&s, "phone", "alice", &conn, 1, false);
+	chat_sessions_request_started(&s, "phone");
+	chat_sessions_request_started(&s, "phone");
+	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 2);
+	chat_sessions_request_answered(&s, "phone");
+	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 1);
+	chat_sessions_forget_requests(&s);
+	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 0);
+	chat_sessions_clear(&s);
+}
+
+static void rate_limit_allows_a_burst_then_the_rate(void **state)
+{
+	struct chat_limits l;
+	int allowed = 0;
+
+	(void)state;
+	chat_limits_init(&l, (struct chat_rate){10, 5},
+			 (struct chat_rate){1, 1});
+	for (int i = 0; i < 20; i++)
+		allowed += chat_limits_take_send(&l, "alice", T0);
+	assert_int_equal(allowed, 5);
+	/* 10 a second: one more token every 100 ms. */
+	assert_false(chat_limits_take_send(&l, "alice", T0 + 50));
+	assert_true(chat_limits_take_send(&l, "alice", T0 + 100));
+	/* Others have their own buckets, and requests their own. */
+	assert_true(chat_limits_take_send(&l, "bob", T0));
+	assert_true(chat_limits_take_request(&l, "alice", T0));
+	assert_false(chat_limits_take_request(&l, "alice", T0));
+	chat_limits_expire(&l, T0 + 3600 * 1000);
+	assert_null(l.by_user);
+	chat_limits_clear(&l);
 }
 
 int main(void)
@@ -172,6 +241,9 @@ int main(void)
 		cmocka_unit_test(client_id_belongs_to_its_first_user),
 		cmocka_unit_test(takeover_ignores_the_old_connections_disconnect),
 		cmocka_unit_test(clean_session_frees_the_id_durable_keeps_it),
+		cmocka_unit_test(a_user_keeps_a_bounded_number_of_client_ids),
+		cmocka_unit_test(unanswered_requests_are_counted_per_connection),
+		cmocka_unit_test(rate_limit_allows_a_burst_then_the_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,126 @@
+#include "limits.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+struct bucket {
+	double tokens;
+	long long refilled_ms;
+};
+
+struct user_buckets {
+	UT_hash_handle hh;
+	char *user;
+	struct bucket send;
+	struct bucket request;
+	long long last_use_ms;
+};
+
+/* Users idle at least this long are forgotten (if their buckets are full
+ * by then). */
+#define MIN_IDLE_MS (60 * 1000)
+
+void chat_limits_init(struct chat_limits *l, struct chat_rate send,
+		      struct chat_rate request)
+{
+	memset(l, 0, sizeof(*l));
+	l->send = send;
+	l->request = request;
+}
+
+static void forget(struct chat_limits *l, struct user_buckets *u)
+{
+	HASH_DEL(l->by_user, u);
+	free(u->user);
+	free(u);
+}
+
+void chat_limits_clear(struct chat_limits *l)
+{
+	struct user_buckets *u, *tmp;
+
+	HASH_ITER(hh, l->by_user, u, tmp)
+		forget(l, u);
+}
+
+static struct user_buckets *buckets_of(struct chat_limits *l,
+				       const char *user, long long now_ms)
+{
+	struct user_buckets *u = NULL;
+
+	HASH_FIND_STR(l->by_user, user, u);
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (u == NULL || (u->user = strdup(user)) == NULL) {
+		free(u);
+		return NULL;
+	}
+	u->send = (struct bucket){l->send.burst, now_ms};
+	u->request = (struct bucket){l->request.burst, now_ms};
+	HASH_ADD_KEYPTR(hh, l->by_user, u->user, strlen(u->user), u);
+	return u;
+}
+
+static bool take(struct bucket *b, const struct chat_rate *rate,
+		 long long now_ms)
+{
+	if (now_ms > b->refilled_ms) {
+		b->tokens += (double)(now_ms - b->refilled_ms) *
+			     rate->per_second / 1000.0;
+		if (b->tokens > rate->burst)
+			b->tokens = rate->burst;
+		b->refilled_ms = now_ms;
+	}
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+bool chat_limits_take_send(struct chat_limits *l, const char *user,
+			   long long now_ms)
+{
+	struct user_buckets *u = buckets_of(l, user, now_ms);
+
+	if (u == NULL)
+		return false;
+	u->last_use_ms = now_ms;
+	return take(&u->send, &l->send, now_ms);
+}
+
+bool chat_limits_take_request(struct chat_limits *l, const char *user,
+			      long long now_ms)
+{
+	struct user_buckets *u = buckets_of(l, user, now_ms);
+
+	if (u == NULL)
+		return false;
+	u->last_use_ms = now_ms;
+	return take(&u->request, &l->request, now_ms);
+}
+
+/* Time for an empty bucket to fill up again. */
+static long long refill_ms(const struct chat_rate *rate)
+{
+	return (long long)(1000.0 * rate->burst / rate->per_second) + 1;
+}
+
+void chat_limits_expire(struct chat_limits *l, long long now_ms)
+{
+	long long idle_ms = MIN_IDLE_MS;
+	struct user_buckets *u, *tmp;
+
+	if (refill_ms(&l->send) > idle_ms)
+		idle_ms = refill_ms(&l->send);
+	if (refill_ms(&l->request) > idle_ms)
+		idle_ms = refill_ms(&l->request);
+	/* Forgetting a user hands it full buckets: only once they would be
+	 * full anyway. */
+	HASH_ITER(hh, l->by_user, u, tmp)
+	{
+		if (now_ms - u->last_use_ms > idle_ms)
+			forget(l, u);
+	}
+}
