@@ -32,6 +32,12 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->user_send_burst = 100;
 	opts->user_request_rate = 20;
 	opts->user_request_burst = 50;
+	opts->user_receipt_rate = 100;
+	opts->user_receipt_burst = 200;
+	opts->convo_delivery_rate = 20000;
+	opts->group_fanout_max = 1024;
+	opts->group_members_max = 100000;
+	opts->channel_members_max = 100000;
 	opts->max_client_requests = 8;
 	opts->max_requests = 100;
 	opts->max_connections_per_user = 20;
@@ -102,6 +108,12 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("user_send_burst", user_send_burst, 1, 1000000),
 	LONG_OPTION("user_request_rate", user_request_rate, 1, 1000000),
 	LONG_OPTION("user_request_burst", user_request_burst, 1, 1000000),
+	LONG_OPTION("user_receipt_rate", user_receipt_rate, 1, 1000000),
+	LONG_OPTION("user_receipt_burst", user_receipt_burst, 1, 1000000),
+	LONG_OPTION("convo_delivery_rate", convo_delivery_rate, 1, 100000000),
+	LONG_OPTION("group_fanout_max", group_fanout_max, 2, 1000000),
+	LONG_OPTION("group_members_max", group_members_max, 2, 10000000),
+	LONG_OPTION("channel_members_max", channel_members_max, 2, 10000000),
 	LONG_OPTION("max_client_requests", max_client_requests, 1, 10000),
 	LONG_OPTION("max_requests", max_requests, 1, 1000000),
 	LONG_OPTION("max_connections_per_user", max_connections_per_user, 1,

@@ -33,6 +33,12 @@ struct chat_options {
 	long user_send_burst;
 	long user_request_rate;	   /* requests per second per user */
 	long user_request_burst;
+	long user_receipt_rate;	   /* receipts per second per user */
+	long user_receipt_burst;
+	long convo_delivery_rate;  /* deliveries per second per conversation */
+	long group_fanout_max;	   /* members fanned out to inboxes */
+	long group_members_max;
+	long channel_members_max;
 	long max_client_requests;  /* unanswered, per connection */
 	long max_requests;	   /* unanswered, server-wide */
 	long max_connections_per_user;

@@ -10,6 +10,8 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 	memset(t, 0, sizeof(*t));
 	snprintf(t->prefix, sizeof(t->prefix), "%s", prefix);
 	snprintf(t->send_prefix, sizeof(t->send_prefix), "%s/send/", prefix);
+	snprintf(t->ack_prefix, sizeof(t->ack_prefix), "%s/ack/", prefix);
+	snprintf(t->channel_prefix, sizeof(t->channel_prefix), "%s/c/", prefix);
 	snprintf(t->request, sizeof(t->request), "%s/req", prefix);
 	snprintf(t->inbox_prefix, sizeof(t->inbox_prefix), "%s/u/", prefix);
 	snprintf(t->internal_prefix, sizeof(t->internal_prefix),
@@ -18,6 +20,8 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 		 "%sin/messages", t->internal_prefix);
 	snprintf(t->bridge_requests, sizeof(t->bridge_requests),
 		 "%sin/requests", t->internal_prefix);
+	snprintf(t->bridge_receipts, sizeof(t->bridge_receipts),
+		 "%sin/receipts", t->internal_prefix);
 	snprintf(t->bridge_hello, sizeof(t->bridge_hello), "%shello",
 		 t->internal_prefix);
 	snprintf(t->bridge_committed, sizeof(t->bridge_committed),
@@ -34,16 +38,41 @@ bool chat_topic_inbox(const struct chat_topics *t, const char *user,
 	return n > 0 && (size_t)n < outlen;
 }
 
-const char *chat_topic_send_convo(const struct chat_topics *t,
-				  const char *topic)
+static const char *convo_after(const char *prefix, const char *topic)
 {
-	size_t plen = strlen(t->send_prefix);
+	size_t plen = strlen(prefix);
 	const char *convo;
 
-	if (strncmp(topic, t->send_prefix, plen) != 0)
+	if (strncmp(topic, prefix, plen) != 0)
 		return NULL;
 	convo = topic + plen;
 	return chat_valid_convo_id(convo) ? convo : NULL;
+}
+
+const char *chat_topic_send_convo(const struct chat_topics *t,
+				  const char *topic)
+{
+	return convo_after(t->send_prefix, topic);
+}
+
+const char *chat_topic_ack_convo(const struct chat_topics *t,
+				 const char *topic)
+{
+	return convo_after(t->ack_prefix, topic);
+}
+
+const char *chat_topic_channel_convo(const struct chat_topics *t,
+				     const char *topic)
+{
+	return convo_after(t->channel_prefix, topic);
+}
+
+bool chat_topic_channel(const struct chat_topics *t, const char *convo,
+			char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", t->channel_prefix, convo);
+
+	return n > 0 && (size_t)n < outlen;
 }
 
 bool chat_topic_is_internal(const struct chat_topics *t, const char *topic)

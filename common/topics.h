@@ -2,7 +2,9 @@
  * The topic layout, built once from the configured prefix (default "chat").
  *
  *   {p}/send/{convo}        client -> server: new message
+ *   {p}/ack/{convo}         client -> server: receipt
  *   {p}/req                 client -> server: request
+ *   {p}/c/{convo}           server -> members: broadcast conversation
  *   {p}/u/{user}/{kind}     server -> client: inbox (msg, resp, event)
  *   ${p}/bridge/...         plugin <-> bridge only
  */
@@ -19,11 +21,14 @@
 struct chat_topics {
 	char prefix[CHAT_PREFIX_MAX + 1];
 	char send_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/send/" */
+	char ack_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/ack/" */
+	char channel_prefix[CHAT_PREFIX_MAX + 8]; /* "{p}/c/" */
 	char request[CHAT_PREFIX_MAX + 8];	 /* "{p}/req" */
 	char inbox_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/u/" */
 	char internal_prefix[CHAT_PREFIX_MAX + 16]; /* "${p}/bridge/" */
 	char bridge_messages[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_requests[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
+	char bridge_receipts[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_hello[CHAT_PREFIX_MAX + 32];    /* bridge -> plugin */
 	char bridge_committed[CHAT_PREFIX_MAX + 32]; /* bridge -> plugin */
 	char bridge_reply[CHAT_PREFIX_MAX + 32];     /* bridge -> plugin */
@@ -39,6 +44,16 @@ bool chat_topic_inbox(const struct chat_topics *t, const char *user,
  * otherwise NULL. */
 const char *chat_topic_send_convo(const struct chat_topics *t,
 				  const char *topic);
+
+/* The same for "{p}/ack/{convo}" and "{p}/c/{convo}". */
+const char *chat_topic_ack_convo(const struct chat_topics *t,
+				 const char *topic);
+const char *chat_topic_channel_convo(const struct chat_topics *t,
+				     const char *topic);
+
+/* Writes "{p}/c/{convo}". Returns false when it does not fit. */
+bool chat_topic_channel(const struct chat_topics *t, const char *convo,
+			char *out, size_t outlen);
 
 bool chat_topic_is_internal(const struct chat_topics *t, const char *topic);
 

@@ -17,6 +17,7 @@
 #include "topics.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum chat_access {
 	CHAT_ACCESS_READ,
@@ -30,6 +31,8 @@ struct chat_acl_request {
 	enum chat_access access;
 	const char *topic; /* a topic, or a filter for SUBSCRIBE */
 	bool retain;	   /* WRITE only */
+	const void *payload; /* READ and WRITE: the message */
+	size_t payload_len;
 };
 
 bool chat_acl_allows(const struct chat_topics *t, const char *service_user,

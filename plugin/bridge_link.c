@@ -43,34 +43,98 @@ static void forget_pending(struct chat_plugin *p, const cJSON *msg)
 		chat_pending_remove(&p->pending, convo, from, cmid);
 }
 
-/* A committed message goes to every member's inbox; a duplicate's stored
- * copy goes back to its sender only (a fresh tick). */
-static void publish_committed(struct chat_plugin *p, const cJSON *msg,
-			      const char *only_to)
+static void deliver_to_list(struct fanout *f, const cJSON *users)
 {
-	struct fanout f = {.p = p};
-	const char *convo = string_field(msg, "convo");
-	char *text = cJSON_PrintUnformatted(msg);
+	const cJSON *user;
 
-	if (text == NULL || convo == NULL) {
-		free(text);
+	cJSON_ArrayForEach(user, users)
+	{
+		if (cJSON_IsString(user))
+			deliver_to_member(user->valuestring, f);
+	}
+}
+
+/* One publish on the conversation's own topic, which the broker delivers
+ * to its subscribed members (checked by chat_channel_allows). */
+static void broadcast(struct fanout *f, const char *convo)
+{
+	char topic[CHAT_TOPIC_MAX];
+
+	if (chat_topic_channel(&f->p->topics, convo, topic, sizeof(topic)) &&
+	    chat_outbox_add(&f->p->outbox, NULL, topic, f->payload, f->len) ==
+		    0)
+		f->deliveries++;
+}
+
+/* A newly committed message: once on a broadcast conversation's topic, or
+ * to the inbox of every member who may see its seq (plus `also`: those a
+ * system message removes). The system message that switches a group to
+ * broadcast still goes to the inboxes, so that members learn of it. */
+static void fan_out(struct chat_plugin *p, struct fanout *f,
+		    const cJSON *msg, const cJSON *also)
+{
+	const char *convo = string_field(msg, "convo");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
+	const char *type = string_field(msg, "type");
+	struct chat_convo *c;
+
+	if (chat_members_get(&p->members, convo, &c) != CHAT_MEMBERS_OK) {
+		chat_log(&p->log, CHAT_LOG_ERROR,
+			 "cannot read the members of '%s': committed message "
+			 "not fanned out (members get it by sync)",
+			 convo);
 		return;
 	}
+	if (chat_convo_is_broadcast(c) &&
+	    (type == NULL || strcmp(type, "broadcast") != 0))
+		broadcast(f, convo);
+	else if (cJSON_IsNumber(seq))
+		chat_convo_each_reader(c, (long long)seq->valuedouble,
+				       deliver_to_member, f);
+	deliver_to_list(f, also);
+}
+
+/* A committed message goes to its readers; a duplicate's stored copy goes
+ * back to its sender only (a fresh tick). */
+static void publish_committed(struct chat_plugin *p, const cJSON *entry,
+			      const cJSON *msg)
+{
+	struct fanout f = {.p = p};
+	const char *only_to = string_field(entry, "to");
+	char *text;
+
+	if (string_field(msg, "convo") == NULL)
+		return;
+	text = cJSON_PrintUnformatted(msg);
+	if (text == NULL)
+		return;
 	f.payload = text;
 	f.len = strlen(text);
 	if (only_to) {
 		deliver_to_member(only_to, &f);
 	} else {
 		p->stats.committed++;
-		if (chat_store_each_member(p->store, convo, deliver_to_member,
-					   &f) != CHAT_STORE_OK)
-			chat_log(&p->log, CHAT_LOG_ERROR,
-				 "cannot read the members of '%s': committed "
-				 "message not fanned out (members get it "
-				 "by sync)",
-				 convo);
+		fan_out(p, &f, msg,
+			cJSON_GetObjectItemCaseSensitive(entry, "also"));
 	}
 	p->stats.deliveries += f.deliveries;
+	free(text);
+}
+
+/* Receipts and cursor moves, for one user's devices. */
+static void publish_event(struct chat_plugin *p, const cJSON *entry,
+			  const cJSON *event)
+{
+	const char *to = string_field(entry, "to");
+	char topic[CHAT_TOPIC_MAX];
+	char *text;
+
+	if (to == NULL ||
+	    !chat_topic_inbox(&p->topics, to, "event", topic, sizeof(topic)))
+		return;
+	text = cJSON_PrintUnformatted(event);
+	if (text)
+		chat_outbox_add(&p->outbox, NULL, topic, text, strlen(text));
 	free(text);
 }
 
@@ -89,6 +153,27 @@ static void report_rejection(struct chat_plugin *p, const cJSON *reject)
 			      string_field(reject, "cmid"));
 }
 
+static void handle_entry(struct chat_plugin *p, const cJSON *entry)
+{
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(entry, "msg");
+	const cJSON *reject = cJSON_GetObjectItemCaseSensitive(entry, "reject");
+	const cJSON *event = cJSON_GetObjectItemCaseSensitive(entry, "event");
+	const char *membership = string_field(entry, "membership");
+
+	if (membership) {
+		/* Entries come in commit order: every later message of the
+		 * conversation is fanned out with the new members. */
+		chat_members_forget(&p->members, membership);
+	} else if (cJSON_IsObject(msg)) {
+		forget_pending(p, msg);
+		publish_committed(p, entry, msg);
+	} else if (cJSON_IsObject(reject)) {
+		report_rejection(p, reject);
+	} else if (cJSON_IsObject(event)) {
+		publish_event(p, entry, event);
+	}
+}
+
 static void handle_committed(struct chat_plugin *p, const char *payload,
 			     size_t len)
 {
@@ -101,17 +186,9 @@ static void handle_committed(struct chat_plugin *p, const char *payload,
 		cJSON_Delete(entries);
 		return;
 	}
-	cJSON_ArrayForEach(entry, entries) {
-		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(entry, "msg");
-		const cJSON *reject =
-			cJSON_GetObjectItemCaseSensitive(entry, "reject");
-
-		if (cJSON_IsObject(msg)) {
-			forget_pending(p, msg);
-			publish_committed(p, msg, string_field(entry, "to"));
-		} else if (cJSON_IsObject(reject)) {
-			report_rejection(p, reject);
-		}
+	cJSON_ArrayForEach(entry, entries)
+	{
+		handle_entry(p, entry);
 	}
 	cJSON_Delete(entries);
 }

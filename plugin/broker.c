@@ -98,6 +98,8 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 		.username = mosquitto_client_username(ed->client),
 		.topic = ed->topic,
 		.retain = ed->retain,
+		.payload = ed->payload,
+		.payload_len = ed->payloadlen,
 	};
 
 	(void)event;

@@ -50,20 +50,33 @@ static void seed_idgen(struct chat_plugin *p)
 	p->idgen_seeded = true;
 }
 
-static enum chat_error check_sender(struct chat_plugin *p, const char *convo,
-				    const char *user)
+/* A message to n members costs the conversation n deliveries (one when
+ * it is broadcast), against a budget refilled every second. */
+static bool take_delivery_budget(struct chat_plugin *p, struct chat_convo *c,
+				 long long now_ms)
 {
-	if (!p->bridge_ready)
-		return CHAT_ERR_UNAVAILABLE;
-	switch (chat_store_is_member(p->store, convo, user)) {
-	case CHAT_STORE_OK:
-		return CHAT_OK;
-	case CHAT_STORE_NOT_FOUND:
-		return CHAT_ERR_NOT_MEMBER;
-	case CHAT_STORE_ERROR:
-		break;
-	}
-	return CHAT_ERR_UNAVAILABLE;
+	double cost = chat_convo_is_broadcast(c)
+			      ? 1.0
+			      : (double)chat_convo_member_count(c);
+
+	return chat_convo_take_deliveries(
+		c, cost, (double)p->opts.convo_delivery_rate, now_ms);
+}
+
+/* The checks a new message passes after its envelope, cheapest refusals
+ * of other people's resources last. */
+static enum chat_error admit_message(struct chat_plugin *p,
+				     const struct chat_client_info *ci,
+				     struct chat_convo *c, long long now_ms)
+{
+	if (!chat_limits_take(&p->limits, CHAT_LIMIT_SEND, ci->username,
+			      now_ms))
+		return CHAT_ERR_RATE_LIMITED;
+	if (p->pending.count >= (size_t)p->opts.max_pending)
+		return CHAT_ERR_BUSY;
+	if (!take_delivery_budget(p, c, now_ms))
+		return CHAT_ERR_RATE_LIMITED;
+	return CHAT_OK;
 }
 
 static enum chat_error hand_off(struct chat_plugin *p,
@@ -83,8 +96,8 @@ static enum chat_error hand_off(struct chat_plugin *p,
 	seed_idgen(p);
 	stamp.id = chat_idgen_next(&p->idgen, now_ms);
 	item = chat_envelope_stamp(env, &stamp);
-	if (item && chat_handoff_add_message(&p->handoff, item,
-					     &p->outbox) == 0 &&
+	if (item && chat_handoff_add(&p->handoff, CHAT_HANDOFF_MESSAGES, item,
+				     &p->outbox) == 0 &&
 	    chat_pending_add(&p->pending, convo, ci->username, env->cmid,
 			     now_ms) == 0) {
 		p->stats.handed_off++;
@@ -98,13 +111,16 @@ bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
 		      const char *convo, const char *payload, size_t len,
 		      long long now_ms)
 {
+	struct chat_convo *c = NULL;
 	struct chat_envelope env;
 	enum chat_error e;
 
 	e = chat_envelope_parse(payload, len,
 				(size_t)p->opts.max_envelope_bytes, &env);
+	if (e == CHAT_OK && !p->bridge_ready)
+		e = CHAT_ERR_UNAVAILABLE;
 	if (e == CHAT_OK)
-		e = check_sender(p, convo, ci->username);
+		e = chat_member_check(p, convo, ci->username, &c);
 	if (e == CHAT_OK &&
 	    chat_pending_contains(&p->pending, convo, ci->username, env.cmid,
 				  now_ms, p->opts.resend_window_ms)) {
@@ -114,11 +130,8 @@ bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,
 		chat_envelope_free(&env);
 		return true;
 	}
-	if (e == CHAT_OK &&
-	    !chat_limits_take_send(&p->limits, ci->username, now_ms))
-		e = CHAT_ERR_RATE_LIMITED;
-	if (e == CHAT_OK && p->pending.count >= (size_t)p->opts.max_pending)
-		e = CHAT_ERR_BUSY;
+	if (e == CHAT_OK)
+		e = admit_message(p, ci, c, now_ms);
 	if (e == CHAT_OK)
 		e = hand_off(p, ci, convo, &env, now_ms);
 	if (e == CHAT_ERR_RATE_LIMITED)
@@ -160,7 +173,8 @@ static enum chat_error admit_request(struct chat_plugin *p,
 {
 	if (!p->bridge_ready)
 		return CHAT_ERR_UNAVAILABLE;
-	if (!chat_limits_take_request(&p->limits, ci->username, now_ms)) {
+	if (!chat_limits_take(&p->limits, CHAT_LIMIT_REQUEST, ci->username,
+			      now_ms)) {
 		p->stats.rate_limited++;
 		return CHAT_ERR_RATE_LIMITED;
 	}
@@ -186,7 +200,8 @@ bool chat_handle_request(struct chat_plugin *p,
 	if (e == CHAT_OK) {
 		item = chat_request_wrap(&req, ci->username, ci->client_id);
 		if (item == NULL ||
-		    chat_handoff_add_request(&p->handoff, item, &p->outbox) != 0)
+		    chat_handoff_add(&p->handoff, CHAT_HANDOFF_REQUESTS, item,
+				     &p->outbox) != 0)
 			e = CHAT_ERR_INTERNAL;
 	}
 	if (e == CHAT_OK) {

@@ -11,6 +11,8 @@
 #define TICK_OVERDUE_MS 1000
 /* How often the store is asked for freshly revoked devices. */
 #define REVOCATION_CHECK_MS 1000
+/* Conversations whose members the plugin keeps in memory. */
+#define MEMBERS_CACHE_CONVERSATIONS 100000
 #define STATS_INTERVAL_MS (60 * 1000)
 
 /* The store logs through the plugin's logger; it has one plugin only. */
@@ -21,9 +23,26 @@ static void log_store_problem(const char *message)
 	chat_log(store_logger, CHAT_LOG_ERROR, "%s", message);
 }
 
+static void init_limits(struct chat_plugin *p)
+{
+	const struct chat_options *o = &p->opts;
+	const struct chat_rate rates[CHAT_LIMIT_KINDS] = {
+		[CHAT_LIMIT_SEND] = {(double)o->user_send_rate,
+				     (double)o->user_send_burst},
+		[CHAT_LIMIT_REQUEST] = {(double)o->user_request_rate,
+					(double)o->user_request_burst},
+		[CHAT_LIMIT_RECEIPT] = {(double)o->user_receipt_rate,
+					(double)o->user_receipt_burst},
+	};
+
+	chat_limits_init(&p->limits, rates);
+}
+
 int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 		      chat_log_sink sink)
 {
+	const char *handoff_topics[CHAT_HANDOFF_KINDS];
+
 	memset(p, 0, sizeof(*p));
 	p->opts = *opts;
 	chat_topics_init(&p->topics, opts->topic_prefix);
@@ -32,18 +51,17 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 	p->store = chat_store_new(opts->db_path, log_store_problem);
 	if (p->store == NULL)
 		return -1;
+	handoff_topics[CHAT_HANDOFF_MESSAGES] = p->topics.bridge_messages;
+	handoff_topics[CHAT_HANDOFF_REQUESTS] = p->topics.bridge_requests;
+	handoff_topics[CHAT_HANDOFF_RECEIPTS] = p->topics.bridge_receipts;
+	chat_members_init(&p->members, p->store, MEMBERS_CACHE_CONVERSATIONS);
 	chat_sessions_init(&p->sessions,
 			   (size_t)opts->max_client_ids_per_user);
-	chat_limits_init(&p->limits,
-			 (struct chat_rate){(double)opts->user_send_rate,
-					    (double)opts->user_send_burst},
-			 (struct chat_rate){(double)opts->user_request_rate,
-					    (double)opts->user_request_burst});
+	init_limits(p);
 	chat_pending_init(&p->pending);
 	chat_idgen_init(&p->idgen, opts->node_id);
 	chat_handoff_init(&p->handoff, HANDOFF_FLUSH_BYTES,
-			  p->opts.service_client_id, p->topics.bridge_messages,
-			  p->topics.bridge_requests);
+			  p->opts.service_client_id, handoff_topics);
 	return 0;
 }
 
@@ -54,6 +72,7 @@ void chat_plugin_teardown(struct chat_plugin *p)
 	chat_handoff_free(&p->handoff);
 	chat_pending_clear(&p->pending);
 	chat_sessions_clear(&p->sessions);
+	chat_members_clear(&p->members);
 	chat_limits_clear(&p->limits);
 	chat_store_free(p->store);
 	p->store = NULL;
@@ -72,6 +91,21 @@ void chat_send_error_event(struct chat_plugin *p, const char *user,
 	if (event)
 		chat_outbox_add(&p->outbox, NULL, topic, event, strlen(event));
 	free(event);
+}
+
+enum chat_error chat_member_check(struct chat_plugin *p, const char *convo,
+				  const char *user, struct chat_convo **out)
+{
+	switch (chat_members_get(&p->members, convo, out)) {
+	case CHAT_MEMBERS_OK:
+		return chat_convo_has_member(*out, user) ? CHAT_OK
+							 : CHAT_ERR_NOT_MEMBER;
+	case CHAT_MEMBERS_NO_SUCH_CONVO:
+		return CHAT_ERR_NOT_MEMBER;
+	case CHAT_MEMBERS_UNAVAILABLE:
+		break;
+	}
+	return CHAT_ERR_UNAVAILABLE;
 }
 
 static bool refuse_auth(struct chat_plugin *p,
@@ -171,7 +205,24 @@ bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
 
 bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 {
-	return chat_acl_allows(&p->topics, p->opts.service_user, req);
+	const char *convo;
+
+	if (chat_acl_allows(&p->topics, p->opts.service_user, req))
+		return true;
+	/* Broadcast topics depend on membership, which acl.c cannot see. */
+	if (req->access != CHAT_ACCESS_READ &&
+	    req->access != CHAT_ACCESS_SUBSCRIBE)
+		return false;
+	if (req->username == NULL || req->topic == NULL ||
+	    strcmp(req->username, p->opts.service_user) == 0)
+		return false;
+	convo = chat_topic_channel_convo(&p->topics, req->topic);
+	if (convo == NULL)
+		return false;
+	return chat_channel_allows(
+		p, req->username, convo,
+		req->access == CHAT_ACCESS_READ ? req->payload : NULL,
+		req->access == CHAT_ACCESS_READ ? req->payload_len : 0);
 }
 
 bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
@@ -189,6 +240,9 @@ bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
 	}
 	if (strcmp(topic, p->topics.request) == 0)
 		return chat_handle_request(p, ci, payload, len, now_ms);
+	convo = chat_topic_ack_convo(&p->topics, topic);
+	if (convo)
+		return chat_handle_receipt(p, ci, convo, payload, len, now_ms);
 	convo = chat_topic_send_convo(&p->topics, topic);
 	if (convo == NULL)
 		return false; /* the ACL admits no other topic */
@@ -229,12 +283,13 @@ static void log_stats(struct chat_plugin *p, long long now_ms)
 	chat_log(&p->log, CHAT_LOG_INFO,
 		 "stats: %llu handed off, %llu committed, %llu deliveries, "
 		 "%llu duplicates dropped, %llu sends refused, %llu requests, "
-		 "%llu rate-limited, %llu connections refused, %zu pending, "
-		 "%zu sessions (%zu connected)",
+		 "%llu receipts, %llu rate-limited, %llu connections refused, "
+		 "%zu pending, %zu sessions (%zu connected), %zu "
+		 "conversations cached",
 		 s->handed_off, s->committed, s->deliveries, s->duplicates,
-		 s->refused_sends, s->requests, s->rate_limited,
+		 s->refused_sends, s->requests, s->receipts, s->rate_limited,
 		 s->auth_refused, p->pending.count, p->sessions.count,
-		 p->sessions.connected);
+		 p->sessions.connected, p->members.count);
 	p->reported = *s;
 }
 

@@ -16,6 +16,7 @@
 #include "kicks.h"
 #include "limits.h"
 #include "logging.h"
+#include "members.h"
 #include "options.h"
 #include "outbox.h"
 #include "pending.h"
@@ -33,6 +34,7 @@ struct chat_stats {
 	unsigned long long duplicates;	  /* dropped while pending */
 	unsigned long long refused_sends; /* all reasons */
 	unsigned long long requests;
+	unsigned long long receipts;
 	unsigned long long rate_limited;
 	unsigned long long auth_refused;
 };
@@ -42,6 +44,7 @@ struct chat_plugin {
 	struct chat_topics topics;
 	struct chat_logger log;
 	struct chat_store *store;
+	struct chat_members members;
 	struct chat_sessions sessions;
 	struct chat_limits limits;
 	size_t requests_in_flight; /* forwarded, not yet answered */
@@ -98,9 +101,24 @@ bool chat_handle_request(struct chat_plugin *p,
 			 const struct chat_client_info *ci,
 			 const char *payload, size_t len, long long now_ms);
 
+/* A receipt published on {prefix}/ack/{convo} (plugin/receipt.c). */
+bool chat_handle_receipt(struct chat_plugin *p,
+			 const struct chat_client_info *ci, const char *convo,
+			 const char *payload, size_t len, long long now_ms);
+
+/* May this client subscribe to, or receive, this channel topic? (READ
+ * passes the message, whose seq decides; SUBSCRIBE passes none.) */
+bool chat_channel_allows(struct chat_plugin *p, const char *username,
+			 const char *convo, const void *payload, size_t len);
+
 /* Handlers of the bridge's publishes (plugin/bridge_link.c). */
 void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
 				const char *payload, size_t len);
+
+/* Looks up convo for a client's publish: CHAT_OK when user is a member
+ * now (and *out is set), else the error to send. */
+enum chat_error chat_member_check(struct chat_plugin *p, const char *convo,
+				  const char *user, struct chat_convo **out);
 
 /* Queues an error event for every device of user. */
 void chat_send_error_event(struct chat_plugin *p, const char *user,

@@ -18,6 +18,9 @@ static const struct error_text error_texts[] = {
 	[CHAT_ERR_BAD_REQUEST] = {"bad_request",
 				  "a request needs \"id\" (1-64 printable "
 				  "ASCII characters) and a string \"op\""},
+	[CHAT_ERR_BAD_RECEIPT] = {"bad_receipt",
+				  "a receipt is an object with \"delivered\" "
+				  "and/or \"read\", whole numbers from 0"},
 	[CHAT_ERR_TOO_LARGE] = {"too_large", "payload is above the size limit"},
 	[CHAT_ERR_NOT_MEMBER] = {"not_member",
 				 "you are not a member of this conversation"},

@@ -5,27 +5,23 @@
 
 void chat_handoff_init(struct chat_handoff *h, size_t flush_bytes,
 		       const char *bridge_client_id,
-		       const char *messages_topic, const char *requests_topic)
+		       const char *const topics[CHAT_HANDOFF_KINDS])
 {
 	memset(h, 0, sizeof(*h));
 	h->flush_bytes = flush_bytes;
 	h->bridge_client_id = bridge_client_id;
-	h->messages_topic = messages_topic;
-	h->requests_topic = requests_topic;
-}
-
-static void batch_reset(struct chat_batch *b)
-{
-	b->len = 0;
-	b->items = 0;
+	for (int k = 0; k < CHAT_HANDOFF_KINDS; k++)
+		h->batches[k].topic = topics[k];
 }
 
 void chat_handoff_free(struct chat_handoff *h)
 {
-	free(h->messages.buf);
-	free(h->requests.buf);
-	memset(&h->messages, 0, sizeof(h->messages));
-	memset(&h->requests, 0, sizeof(h->requests));
+	for (int k = 0; k < CHAT_HANDOFF_KINDS; k++) {
+		free(h->batches[k].buf);
+		h->batches[k].buf = NULL;
+		h->batches[k].len = h->batches[k].cap = 0;
+		h->batches[k].items = 0;
+	}
 }
 
 static int batch_reserve(struct chat_batch *b, size_t more)
@@ -60,48 +56,37 @@ static int batch_append(struct chat_batch *b, const char *item)
 }
 
 static int batch_flush(struct chat_batch *b, const char *client_id,
-		       const char *topic, struct chat_outbox *out)
+		       struct chat_outbox *out)
 {
 	int rc;
 
 	if (b->items == 0)
 		return 0;
 	b->buf[b->len++] = ']'; /* reserved by batch_append */
-	rc = chat_outbox_add(out, client_id, topic, b->buf, b->len);
-	batch_reset(b);
+	rc = chat_outbox_add(out, client_id, b->topic, b->buf, b->len);
+	b->len = 0;
+	b->items = 0;
 	return rc;
 }
 
 int chat_handoff_flush(struct chat_handoff *h, struct chat_outbox *out)
 {
-	int rc = batch_flush(&h->messages, h->bridge_client_id,
-			     h->messages_topic, out);
+	int rc = 0;
 
-	if (batch_flush(&h->requests, h->bridge_client_id, h->requests_topic,
-			out) != 0)
-		rc = -1;
+	for (int k = 0; k < CHAT_HANDOFF_KINDS; k++)
+		if (batch_flush(&h->batches[k], h->bridge_client_id, out) != 0)
+			rc = -1;
 	return rc;
 }
 
-static int add_item(struct chat_handoff *h, struct chat_batch *b,
-		    const char *topic, const char *item,
-		    struct chat_outbox *out)
+int chat_handoff_add(struct chat_handoff *h, enum chat_handoff_kind kind,
+		     const char *item, struct chat_outbox *out)
 {
+	struct chat_batch *b = &h->batches[kind];
+
 	if (batch_append(b, item) != 0)
 		return -1;
 	if (b->len < h->flush_bytes)
 		return 0;
-	return batch_flush(b, h->bridge_client_id, topic, out);
-}
-
-int chat_handoff_add_message(struct chat_handoff *h, const char *item,
-			     struct chat_outbox *out)
-{
-	return add_item(h, &h->messages, h->messages_topic, item, out);
-}
-
-int chat_handoff_add_request(struct chat_handoff *h, const char *item,
-			     struct chat_outbox *out)
-{
-	return add_item(h, &h->requests, h->requests_topic, item, out);
+	return batch_flush(b, h->bridge_client_id, out);
 }

@@ -1,11 +1,11 @@
 /*
  * Batching of hand-offs to the bridge.
  *
- * Stamped messages and requests accumulate during one pass of the broker's
- * loop and leave as one publish each (a JSON array) at the loop's TICK, or
- * earlier when a batch grows past flush_bytes. One publish per loop pass
- * instead of one per message is what keeps the broker's cost per chat
- * message close to that of a plain relay.
+ * Stamped messages, requests and receipts accumulate during one pass of
+ * the broker's loop and leave as one publish per kind (a JSON array) at
+ * the loop's TICK, or earlier when a batch grows past flush_bytes. One
+ * publish per loop pass instead of one per message is what keeps the
+ * broker's cost per chat message close to that of a plain relay.
  */
 #ifndef CHAT_HANDOFF_H
 #define CHAT_HANDOFF_H
@@ -14,32 +14,36 @@
 
 #include <stddef.h>
 
+enum chat_handoff_kind {
+	CHAT_HANDOFF_MESSAGES,
+	CHAT_HANDOFF_REQUESTS,
+	CHAT_HANDOFF_RECEIPTS,
+	CHAT_HANDOFF_KINDS,
+};
+
 struct chat_batch {
 	char *buf;
 	size_t len;
 	size_t cap;
 	size_t items;
+	const char *topic;
 };
 
 struct chat_handoff {
-	struct chat_batch messages;
-	struct chat_batch requests;
+	struct chat_batch batches[CHAT_HANDOFF_KINDS];
 	size_t flush_bytes;
 	const char *bridge_client_id;
-	const char *messages_topic;
-	const char *requests_topic;
 };
 
+/* topics: one per kind, in the order of enum chat_handoff_kind. */
 void chat_handoff_init(struct chat_handoff *h, size_t flush_bytes,
 		       const char *bridge_client_id,
-		       const char *messages_topic, const char *requests_topic);
+		       const char *const topics[CHAT_HANDOFF_KINDS]);
 void chat_handoff_free(struct chat_handoff *h);
 
 /* Adds one JSON object text. Returns 0, or -1 when out of memory. */
-int chat_handoff_add_message(struct chat_handoff *h, const char *item,
-			     struct chat_outbox *out);
-int chat_handoff_add_request(struct chat_handoff *h, const char *item,
-			     struct chat_outbox *out);
+int chat_handoff_add(struct chat_handoff *h, enum chat_handoff_kind kind,
+		     const char *item, struct chat_outbox *out);
 
 /* Moves whatever is batched into the outbox, addressed to the bridge. */
 int chat_handoff_flush(struct chat_handoff *h, struct chat_outbox *out);

@@ -12,8 +12,7 @@ struct bucket {
 struct user_buckets {
 	UT_hash_handle hh;
 	char *user;
-	struct bucket send;
-	struct bucket request;
+	struct bucket buckets[CHAT_LIMIT_KINDS];
 	long long last_use_ms;
 };
 
@@ -21,12 +20,11 @@ struct user_buckets {
  * by then). */
 #define MIN_IDLE_MS (60 * 1000)
 
-void chat_limits_init(struct chat_limits *l, struct chat_rate send,
-		      struct chat_rate request)
+void chat_limits_init(struct chat_limits *l,
+		      const struct chat_rate rates[CHAT_LIMIT_KINDS])
 {
 	memset(l, 0, sizeof(*l));
-	l->send = send;
-	l->request = request;
+	memcpy(l->rates, rates, sizeof(l->rates));
 }
 
 static void forget(struct chat_limits *l, struct user_buckets *u)
@@ -57,8 +55,8 @@ static struct user_buckets *buckets_of(struct chat_limits *l,
 		free(u);
 		return NULL;
 	}
-	u->send = (struct bucket){l->send.burst, now_ms};
-	u->request = (struct bucket){l->request.burst, now_ms};
+	for (int k = 0; k < CHAT_LIMIT_KINDS; k++)
+		u->buckets[k] = (struct bucket){l->rates[k].burst, now_ms};
 	HASH_ADD_KEYPTR(hh, l->by_user, u->user, strlen(u->user), u);
 	return u;
 }
@@ -79,26 +77,15 @@ static bool take(struct bucket *b, const struct chat_rate *rate,
 	return true;
 }
 
-bool chat_limits_take_send(struct chat_limits *l, const char *user,
-			   long long now_ms)
+bool chat_limits_take(struct chat_limits *l, enum chat_limit_kind kind,
+		      const char *user, long long now_ms)
 {
 	struct user_buckets *u = buckets_of(l, user, now_ms);
 
 	if (u == NULL)
 		return false;
 	u->last_use_ms = now_ms;
-	return take(&u->send, &l->send, now_ms);
-}
-
-bool chat_limits_take_request(struct chat_limits *l, const char *user,
-			      long long now_ms)
-{
-	struct user_buckets *u = buckets_of(l, user, now_ms);
-
-	if (u == NULL)
-		return false;
-	u->last_use_ms = now_ms;
-	return take(&u->request, &l->request, now_ms);
+	return take(&u->buckets[kind], &l->rates[kind], now_ms);
 }
 
 /* Time for an empty bucket to fill up again. */
@@ -112,10 +99,9 @@ void chat_limits_expire(struct chat_limits *l, long long now_ms)
 	long long idle_ms = MIN_IDLE_MS;
 	struct user_buckets *u, *tmp;
 
-	if (refill_ms(&l->send) > idle_ms)
-		idle_ms = refill_ms(&l->send);
-	if (refill_ms(&l->request) > idle_ms)
-		idle_ms = refill_ms(&l->request);
+	for (int k = 0; k < CHAT_LIMIT_KINDS; k++)
+		if (refill_ms(&l->rates[k]) > idle_ms)
+			idle_ms = refill_ms(&l->rates[k]);
 	/* Forgetting a user hands it full buckets: only once they would be
 	 * full anyway. */
 	HASH_ITER(hh, l->by_user, u, tmp)

@@ -11,7 +11,7 @@
 
 enum statement {
 	STMT_CHECK_TOKEN,
-	STMT_IS_MEMBER,
+	STMT_CONVO,
 	STMT_MEMBERS,
 	STMT_MAX_ID,
 	STMT_REVOKED_SINCE,
@@ -23,9 +23,10 @@ static const char *const statement_sql[STMT_COUNT] = {
 		"SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id"
 		" WHERE d.token_hash = ?1 AND d.user_id = ?2"
 		" AND d.revoked_at IS NULL AND u.kind = ?3",
-	[STMT_IS_MEMBER] =
-		"SELECT 1 FROM members WHERE convo_id = ?1 AND user_id = ?2",
-	[STMT_MEMBERS] = "SELECT user_id FROM members WHERE convo_id = ?1",
+	[STMT_CONVO] = "SELECT kind = 'channel', broadcast FROM conversations"
+		       " WHERE id = ?1",
+	[STMT_MEMBERS] = "SELECT user_id, joined_seq, left_seq FROM members"
+			 " WHERE convo_id = ?1",
 	[STMT_MAX_ID] = "SELECT COALESCE(MAX(id), 0) FROM messages",
 	[STMT_REVOKED_SINCE] = "SELECT id, revoked_at FROM devices"
 			       " WHERE revoked_at > ?1"
@@ -174,29 +175,32 @@ enum chat_store_result chat_store_check_token(struct chat_store *store,
 	return result;
 }
 
-enum chat_store_result chat_store_is_member(struct chat_store *store,
-					    const char *convo,
-					    const char *user)
+enum chat_store_result chat_store_convo_info(struct chat_store *store,
+					     const char *convo,
+					     struct chat_store_convo *out)
 {
 	enum chat_store_result result;
 	sqlite3_stmt *stmt;
 
 	if (ensure_open(store) != 0)
 		return CHAT_STORE_ERROR;
-	stmt = store->stmt[STMT_IS_MEMBER];
+	stmt = store->stmt[STMT_CONVO];
 	sqlite3_bind_text(stmt, 1, convo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, user, -1, SQLITE_STATIC);
 	result = step_first(store, stmt);
+	if (result == CHAT_STORE_OK) {
+		out->channel = sqlite3_column_int(stmt, 0) != 0;
+		out->broadcast = sqlite3_column_int(stmt, 1) != 0;
+	}
 	finish(stmt);
 	return result;
 }
 
-enum chat_store_result chat_store_each_member(struct chat_store *store,
-					      const char *convo,
-					      void (*fn)(const char *user,
-							 void *arg),
-					      void *arg)
+enum chat_store_result chat_store_each_member(
+	struct chat_store *store, const char *convo,
+	void (*fn)(const struct chat_store_member *member, void *arg),
+	void *arg)
 {
+	struct chat_store_member row;
 	sqlite3_stmt *stmt;
 	int rc;
 
@@ -204,8 +208,13 @@ enum chat_store_result chat_store_each_member(struct chat_store *store,
 		return CHAT_STORE_ERROR;
 	stmt = store->stmt[STMT_MEMBERS];
 	sqlite3_bind_text(stmt, 1, convo, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		fn((const char *)sqlite3_column_text(stmt, 0), arg);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		row.user = (const char *)sqlite3_column_text(stmt, 0);
+		row.joined_seq = sqlite3_column_int64(stmt, 1);
+		row.left = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+		row.left_seq = sqlite3_column_int64(stmt, 2);
+		fn(&row, arg);
+	}
 	finish(stmt);
 	if (rc != SQLITE_DONE) {
 		report(store, "chat database read failed",

@@ -52,17 +52,28 @@ enum chat_store_result chat_store_each_revocation(
 	struct chat_store *store, struct chat_revocation_mark *mark,
 	void (*fn)(long long device_id, void *arg), void *arg);
 
-/* OK when user is a member of convo, NOT_FOUND when not. */
-enum chat_store_result chat_store_is_member(struct chat_store *store,
-					    const char *convo,
-					    const char *user);
+struct chat_store_convo {
+	bool channel;
+	bool broadcast;
+};
 
-/* Calls fn for every member of convo. */
-enum chat_store_result chat_store_each_member(struct chat_store *store,
-					      const char *convo,
-					      void (*fn)(const char *user,
-							 void *arg),
-					      void *arg);
+/* Kind and delivery mode of convo; NOT_FOUND when it does not exist. */
+enum chat_store_result chat_store_convo_info(struct chat_store *store,
+					     const char *convo,
+					     struct chat_store_convo *out);
+
+struct chat_store_member {
+	const char *user;
+	long long joined_seq;
+	long long left_seq; /* when `left` */
+	bool left;
+};
+
+/* Calls fn for every member of convo, present and past. */
+enum chat_store_result chat_store_each_member(
+	struct chat_store *store, const char *convo,
+	void (*fn)(const struct chat_store_member *member, void *arg),
+	void *arg);
 
 /* The largest message id stored, 0 when none. */
 enum chat_store_result chat_store_max_message_id(struct chat_store *store,

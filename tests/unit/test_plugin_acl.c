@@ -12,14 +12,19 @@ static const char *service = "$bridge";
 static bool allows(const char *user, enum chat_access access,
 		   const char *topic)
 {
-	struct chat_acl_request req = {user, access, topic, false};
+	struct chat_acl_request req = {.username = user,
+				       .access = access,
+				       .topic = topic};
 
 	return chat_acl_allows(&topics, service, &req);
 }
 
 static bool allows_retained(const char *user, const char *topic)
 {
-	struct chat_acl_request req = {user, CHAT_ACCESS_WRITE, topic, true};
+	struct chat_acl_request req = {.username = user,
+				       .access = CHAT_ACCESS_WRITE,
+				       .topic = topic,
+				       .retain = true};
 
 	return chat_acl_allows(&topics, service, &req);
 }
@@ -41,6 +46,10 @@ static void user_subscribes_only_to_own_inbox(void **state)
 	assert_false(
 		allows("bob", CHAT_ACCESS_SUBSCRIBE, "$share/g/chat/u/bob/#"));
 	assert_false(allows("bob", CHAT_ACCESS_SUBSCRIBE, "chat/send/#"));
+	/* Broadcast topics need membership: never granted by these rules
+	 * alone (the plugin's core checks the members). */
+	assert_false(allows("bob", CHAT_ACCESS_SUBSCRIBE, "chat/c/c_1"));
+	assert_false(allows("bob", CHAT_ACCESS_SUBSCRIBE, "chat/c/#"));
 }
 
 static void user_name_prefix_of_another_is_not_enough(void **state)
@@ -67,6 +76,9 @@ static void user_publishes_to_send_and_request_topics_only(void **state)
 	(void)state;
 	assert_true(allows("bob", CHAT_ACCESS_WRITE, "chat/send/c_1"));
 	assert_true(allows("bob", CHAT_ACCESS_WRITE, "chat/req"));
+	assert_true(allows("bob", CHAT_ACCESS_WRITE, "chat/ack/c_1"));
+	assert_false(allows("bob", CHAT_ACCESS_WRITE, "chat/ack/#"));
+	assert_false(allows("bob", CHAT_ACCESS_WRITE, "chat/c/c_1"));
 	assert_false(allows("bob", CHAT_ACCESS_WRITE, "chat/send/a/b"));
 	assert_false(allows("bob", CHAT_ACCESS_WRITE, "chat/send/"));
 	assert_false(allows("bob", CHAT_ACCESS_WRITE, "chat/send/.."));

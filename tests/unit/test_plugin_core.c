@@ -81,6 +81,16 @@ static void create_store(struct fixture *f)
 		     " VALUES ('c1', 'direct', 0);"
 		     "INSERT INTO members(convo_id, user_id) VALUES"
 		     " ('c1', 'alice'), ('c1', 'bob');");
+	/* A group: carol joined at seq 5, dave left (was removed) at 3. */
+	add_account(db, "dave", "dave-token", "user", 0);
+	exec_sql(db, "INSERT INTO conversations(id, kind, created_at)"
+		     " VALUES ('g1', 'group', 0), ('ch1', 'channel', 0);"
+		     "UPDATE conversations SET broadcast = 1 WHERE id = 'ch1';"
+		     "INSERT INTO members(convo_id, user_id, joined_seq,"
+		     " left_seq) VALUES ('g1', 'alice', 0, NULL),"
+		     " ('g1', 'bob', 0, NULL), ('g1', 'carol', 5, NULL),"
+		     " ('g1', 'dave', 0, 3),"
+		     " ('ch1', 'alice', 0, NULL), ('ch1', 'bob', 2, NULL);");
 	sqlite3_close(db);
 }
 
@@ -577,6 +587,182 @@ static void connections_per_user_are_capped(void **state)
 	assert_true(connect_as(f, &f->bob_conn, "b1", "bob", "bob-token"));
 }
 
+/* How many publishes the outbox holds for topic (and clears it). */
+static int count_to(struct fixture *f, const char *topic)
+{
+	return taken_to(f, NULL, topic, NULL);
+}
+
+static void group_message_reaches_exactly_those_who_may_see_it(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_publish *list, *pub;
+	int alice = 0, bob = 0, carol = 0, dave = 0;
+
+	connect_everyone(f);
+	/* seq 4: after dave left (3), before carol joined (5). */
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"msg\":{\"convo\":\"g1\",\"seq\":4,\"id\":\"9\","
+		    "\"from\":\"alice\",\"ts\":1,\"cmid\":\"x\",\"body\":\"b\"}}]");
+	list = chat_outbox_take(&f->p.outbox);
+	for (pub = list; pub; pub = pub->next) {
+		alice += strcmp(pub->topic, "chat/u/alice/msg") == 0;
+		bob += strcmp(pub->topic, "chat/u/bob/msg") == 0;
+		carol += strcmp(pub->topic, "chat/u/carol/msg") == 0;
+		dave += strcmp(pub->topic, "chat/u/dave/msg") == 0;
+	}
+	chat_publish_free(list);
+	assert_int_equal(alice, 1);
+	assert_int_equal(bob, 1);
+	assert_int_equal(carol, 0);
+	assert_int_equal(dave, 0);
+}
+
+static void removal_message_also_reaches_the_removed(void **state)
+{
+	struct fixture *f = *state;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"membership\":\"g1\"},"
+		    "{\"msg\":{\"convo\":\"g1\",\"seq\":6,\"id\":\"9\","
+		    "\"from\":\"alice\",\"ts\":1,\"cmid\":\"op r1\","
+		    "\"type\":\"removed\",\"event\":{\"users\":[\"dave\"]}},"
+		    "\"also\":[\"dave\"]}]");
+	assert_int_equal(count_to(f, "chat/u/dave/msg"), 1);
+}
+
+static void membership_entry_reloads_the_members(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	sqlite3 *db;
+
+	connect_everyone(f);
+	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
+			     "chat/send/c1", "{\"cmid\":\"x\",\"body\":\"hi\"}"));
+	chat_outbox_clear(&f->p.outbox);
+	/* The bridge adds carol to c1 (the test writes what it would). */
+	assert_int_equal(chat_db_open(f->db_path, CHAT_DB_READ_WRITE, "off",
+				      1000, &db, err, sizeof(err)),
+			 SQLITE_OK);
+	exec_sql(db, "INSERT INTO members(convo_id, user_id, joined_seq)"
+		     " VALUES ('c1', 'carol', 7)");
+	sqlite3_close(db);
+	/* Cached: still refused until the bridge says it changed. */
+	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
+			     "chat/send/c1", "{\"cmid\":\"y\",\"body\":\"hi\"}"));
+	bridge_says(f, "$chat/bridge/out/committed", "[{\"membership\":\"c1\"}]");
+	assert_true(publish(f, &f->carol_conn, "carol-1", "carol",
+			    "chat/send/c1", "{\"cmid\":\"z\",\"body\":\"hi\"}"));
+}
+
+static bool channel_allows(struct fixture *f, const char *user,
+			   const char *payload)
+{
+	struct chat_acl_request req = {
+		.username = user,
+		.access = payload ? CHAT_ACCESS_READ : CHAT_ACCESS_SUBSCRIBE,
+		.topic = "chat/c/ch1",
+		.payload = payload,
+		.payload_len = payload ? strlen(payload) : 0,
+	};
+
+	return chat_on_acl(&f->p, &req);
+}
+
+static void channel_message_is_published_once_to_members_only(void **state)
+{
+	struct fixture *f = *state;
+	const char *seq1 = "{\"convo\":\"ch1\",\"seq\":1,\"id\":\"9\","
+			   "\"from\":\"alice\",\"ts\":1,\"cmid\":\"x\",\"body\":\"b\"}";
+	const char *seq3 = "{\"convo\":\"ch1\",\"seq\":3,\"id\":\"9\","
+			   "\"from\":\"alice\",\"ts\":1,\"cmid\":\"y\",\"body\":\"b\"}";
+	char committed[512];
+
+	connect_everyone(f);
+	snprintf(committed, sizeof(committed), "[{\"msg\":%s}]", seq3);
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	assert_int_equal(f->p.outbox.count, 1);
+	assert_int_equal(count_to(f, "chat/c/ch1"), 1);
+	/* Members may subscribe; others may not. */
+	assert_true(channel_allows(f, "bob", NULL));
+	assert_false(channel_allows(f, "carol", NULL));
+	/* Deliveries follow the seq: bob joined at 2. */
+	assert_true(channel_allows(f, "alice", seq1));
+	assert_false(channel_allows(f, "bob", seq1));
+	assert_true(channel_allows(f, "bob", seq3));
+	assert_false(channel_allows(f, "carol", seq3));
+	assert_false(channel_allows(f, "bob", "{\"convo\":\"ch1\"}"));
+}
+
+static void receipt_is_handed_to_the_bridge(void **state)
+{
+	struct fixture *f = *state;
+	char *batch = NULL, *event = NULL;
+	cJSON *items, *item;
+
+	connect_everyone(f);
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/ack/c1",
+			    "{\"delivered\":5,\"read\":3}"));
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/ack/c1",
+			     "{\"delivered\":-1}"));
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/ack/c1",
+			     "{\"read\":1.5}"));
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/ack/c1",
+			     "{}"));
+	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
+			     "chat/ack/c1", "{\"read\":1}"));
+	assert_int_equal(taken_to(f, NULL, "chat/u/bob/event", &event), 3);
+	assert_non_null(strstr(event, "bad_receipt"));
+	free(event);
+	chat_on_tick(&f->p, T0);
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/receipts", &batch),
+		1);
+	items = cJSON_Parse(batch);
+	assert_int_equal(cJSON_GetArraySize(items), 1);
+	item = cJSON_GetArrayItem(items, 0);
+	assert_string_equal(field(item, "user"), "bob");
+	assert_string_equal(field(item, "convo"), "c1");
+	assert_int_equal(cJSON_GetObjectItem(item, "delivered")->valueint, 5);
+	assert_int_equal(cJSON_GetObjectItem(item, "read")->valueint, 3);
+	cJSON_Delete(items);
+	free(batch);
+}
+
+static void event_entry_goes_to_that_users_event_topic(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"event\":{\"type\":\"receipt\",\"convo\":\"c1\","
+		    "\"seq\":2,\"delivered\":1,\"read\":0,\"of\":1},"
+		    "\"to\":\"alice\"}]");
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 1);
+	assert_non_null(strstr(event, "\"receipt\""));
+	free(event);
+}
+
+static void conversation_delivery_budget_caps_fan_out(void **state)
+{
+	struct fixture *f = *state;
+	char *event = NULL;
+
+	connect_everyone(f);
+	/* Four deliveries a second; a message to c1 costs two. */
+	f->p.opts.convo_delivery_rate = 4;
+	assert_true(alice_sends(f, "m1"));
+	assert_true(alice_sends(f, "m2"));
+	chat_outbox_clear(&f->p.outbox);
+	assert_false(alice_sends(f, "m3"));
+	assert_int_equal(taken_to(f, NULL, "chat/u/alice/event", &event), 1);
+	assert_non_null(strstr(event, "rate_limited"));
+	free(event);
+}
+
 static void revoke_tokens_of(struct fixture *f, const char *user)
 {
 	char err[256], sql[160];
@@ -667,6 +853,25 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(connections_per_user_are_capped,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			group_message_reaches_exactly_those_who_may_see_it,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			removal_message_also_reaches_the_removed, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			membership_entry_reloads_the_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			channel_message_is_published_once_to_members_only,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			receipt_is_handed_to_the_bridge, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			event_entry_goes_to_that_users_event_topic, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			conversation_delivery_budget_caps_fan_out, setup,
+			teardown),
 	};
 
 	assert_int_equal(chat_crypto_init(), 0);

@@ -210,20 +210,24 @@ static void rate_limit_allows_a_burst_then_the_rate(void **state)
 {
 	struct chat_limits l;
 	int allowed = 0;
+	const struct chat_rate rates[CHAT_LIMIT_KINDS] = {
+		[CHAT_LIMIT_SEND] = {10, 5},
+		[CHAT_LIMIT_REQUEST] = {1, 1},
+		[CHAT_LIMIT_RECEIPT] = {1, 1},
+	};
 
 	(void)state;
-	chat_limits_init(&l, (struct chat_rate){10, 5},
-			 (struct chat_rate){1, 1});
+	chat_limits_init(&l, rates);
 	for (int i = 0; i < 20; i++)
-		allowed += chat_limits_take_send(&l, "alice", T0);
+		allowed += chat_limits_take(&l, CHAT_LIMIT_SEND, "alice", T0);
 	assert_int_equal(allowed, 5);
 	/* 10 a second: one more token every 100 ms. */
-	assert_false(chat_limits_take_send(&l, "alice", T0 + 50));
-	assert_true(chat_limits_take_send(&l, "alice", T0 + 100));
+	assert_false(chat_limits_take(&l, CHAT_LIMIT_SEND, "alice", T0 + 50));
+	assert_true(chat_limits_take(&l, CHAT_LIMIT_SEND, "alice", T0 + 100));
 	/* Others have their own buckets, and requests their own. */
-	assert_true(chat_limits_take_send(&l, "bob", T0));
-	assert_true(chat_limits_take_request(&l, "alice", T0));
-	assert_false(chat_limits_take_request(&l, "alice", T0));
+	assert_true(chat_limits_take(&l, CHAT_LIMIT_SEND, "bob", T0));
+	assert_true(chat_limits_take(&l, CHAT_LIMIT_REQUEST, "alice", T0));
+	assert_false(chat_limits_take(&l, CHAT_LIMIT_REQUEST, "alice", T0));
 	chat_limits_expire(&l, T0 + 3600 * 1000);
 	assert_null(l.by_user);
 	chat_limits_clear(&l);
