@@ -35,16 +35,17 @@ void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
 	json_writer_close_object(w);
 }
 
-/* Closes the array in chunk, hands it over and starts the next one. */
+/* Closes the array in chunk, which holds the in_chunk entries before
+ * next, hands it over and starts the next one. */
 static int flush(struct json_writer *chunk, size_t *in_chunk,
-                 bridge_chunk_fn fn, void *ctx)
+                 const struct bridge_entry *next, bridge_chunk_fn fn, void *ctx)
 {
 	int rc;
 
 	json_writer_close_array(chunk);
 	if (!json_writer_ok(chunk))
 		return -1;
-	rc = fn(ctx, chunk->data, chunk->len);
+	rc = fn(ctx, chunk->data, chunk->len, next - *in_chunk, *in_chunk);
 	json_writer_reset(chunk);
 	json_writer_open_array(chunk);
 	*in_chunk = 0;
@@ -70,12 +71,14 @@ int bridge_announce(const struct bridge_entries *entries, size_t max_bytes,
 		}
 		/* +2: the comma before the entry and the closing bracket. */
 		if (in_chunk > 0 && chunk.len + entry.len + 2 > max_bytes)
-			rc = flush(&chunk, &in_chunk, fn, ctx);
+			rc = flush(&chunk, &in_chunk, &entries->items[i], fn,
+			           ctx);
 		json_writer_fragment(&chunk, entry.data, entry.len);
 		in_chunk++;
 	}
 	if (rc == 0 && in_chunk > 0)
-		rc = flush(&chunk, &in_chunk, fn, ctx);
+		rc = flush(&chunk, &in_chunk, entries->items + entries->count,
+		           fn, ctx);
 	json_writer_free(&chunk);
 	json_writer_free(&entry);
 	return rc;

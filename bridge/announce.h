@@ -14,8 +14,10 @@
 
 #include <stddef.h>
 
-/* Receives one complete JSON array; returns 0, or -1 to stop. */
-typedef int (*bridge_chunk_fn)(void *ctx, const char *json, size_t len);
+/* Receives one complete JSON array, made of the count entries from first
+ * on; returns 0, or -1 to stop. */
+typedef int (*bridge_chunk_fn)(void *ctx, const char *json, size_t len,
+                               const struct bridge_entry *first, size_t count);
 
 /* Writes one entry as a JSON object. */
 void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e);

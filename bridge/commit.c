@@ -108,6 +108,9 @@ static int attempt(struct bridge_store *s, const struct bridge_batch *batch,
 	for (size_t i = 0; i < batch->count && rc == SQLITE_OK; i++)
 		rc = commit_one(s, &batch->messages[i], &out->items[i],
 		                heads_suspect);
+	/* The watermarks ride along: no commit, no fsync of their own. */
+	if (rc == SQLITE_OK)
+		rc = bridge_store_write_announced(s);
 	if (rc == SQLITE_OK)
 		rc = bridge_store_commit(s);
 	if (rc != SQLITE_OK) {
@@ -149,11 +152,12 @@ static void log_outcome(const struct bridge_entries *out)
 	             out->count, counts[BRIDGE_STORED],
 	             counts[BRIDGE_DUPLICATE], counts[BRIDGE_REJECTED]);
 	if (first_refused != NULL)
-		bridge_info("refused %zu of %zu messages, first from %s in %s: "
-		            "%s",
-		            counts[BRIDGE_REJECTED], out->count,
-		            first_refused->msg.from, first_refused->msg.convo,
-		            first_refused->code);
+		bridge_client_info("refused %zu of %zu messages, first from %s "
+		                   "in %s: %s",
+		                   counts[BRIDGE_REJECTED], out->count,
+		                   first_refused->msg.from,
+		                   first_refused->msg.convo,
+		                   first_refused->code);
 }
 
 /* Keeps the operator informed while another process holds the lock. */

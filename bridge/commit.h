@@ -55,7 +55,8 @@ typedef bool (*bridge_lock_wait_fn)(void *ctx);
  * message, and gives every new message the conversation's next seq. While
  * the database is locked by someone else the whole batch is retried,
  * calling wait (may be NULL) between attempts; any other failure rejects
- * every message with storage_error. out receives the entries.
+ * every message with storage_error. out receives the entries. The same
+ * transaction writes the announcement watermarks noted since the last one.
  */
 enum bridge_commit_status bridge_commit(struct bridge_store *s,
                                         const struct bridge_batch *batch,

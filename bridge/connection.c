@@ -25,6 +25,7 @@ struct bridge_connection {
 	const struct chat_topics *topics;
 	char address[96]; /* host:port, for the log */
 	bridge_delivery_fn deliver;
+	bridge_acknowledged_fn acknowledged;
 	void *ctx;
 	bool up;                    /* CONNACK accepted, not lost since */
 	bool attempt_failed;        /* the current attempt was noted down */
@@ -144,13 +145,13 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int rc,
 	struct bridge_connection *c = obj;
 
 	(void)mosq;
-	(void)mid;
 	(void)props;
 	if (rc >= 0x80)
 		bridge_warning("the broker refused a publish: %s",
 		               mosquitto_reason_string(rc));
 	if (c->unacknowledged > 0)
 		c->unacknowledged--;
+	c->acknowledged(c->ctx, mid, rc < 0x80);
 }
 
 static void on_library_log(struct mosquitto *mosq, void *obj, int level,
@@ -211,7 +212,8 @@ static bool is_permanent(int rc)
 int bridge_connection_open(const struct chat_options *opts,
                            const struct chat_topics *topics, const char *host,
                            int port, const char *password,
-                           bridge_delivery_fn deliver, void *ctx,
+                           bridge_delivery_fn deliver,
+                           bridge_acknowledged_fn acknowledged, void *ctx,
                            struct bridge_connection **out)
 {
 	struct bridge_connection *c = calloc(1, sizeof(*c));
@@ -222,6 +224,7 @@ int bridge_connection_open(const struct chat_options *opts,
 	c->topics = topics;
 	c->opts = opts;
 	c->deliver = deliver;
+	c->acknowledged = acknowledged;
 	c->ctx = ctx;
 	c->backoff_ms = BACKOFF_MIN_MS;
 	snprintf(c->address, sizeof(c->address), "%s:%d", host, port);
@@ -314,6 +317,42 @@ int bridge_connection_publish(struct bridge_connection *c, const char *topic,
 	}
 	c->unacknowledged++;
 	return 0;
+}
+
+enum bridge_publish_status
+bridge_connection_try_publish(struct bridge_connection *c, const char *topic,
+                              const void *payload, size_t len, int *mid)
+{
+	int rc;
+
+	*mid = 0;
+	if (!c->up)
+		return BRIDGE_PUBLISH_LATER;
+	if (len > INT32_MAX) {
+		bridge_error("not publishing %zu bytes on %s: too large", len,
+		             topic);
+		return BRIDGE_PUBLISH_FAILED;
+	}
+	rc = mosquitto_publish_v5(c->mosq, mid, topic, (int)len, payload, 1,
+	                          false, NULL);
+	/*
+	 * libmosquitto gives a publish its mid as it takes it into its queue.
+	 * A connection failing at that moment leaves it there, to be sent
+	 * again after the reconnect: it is in flight all the same.
+	 */
+	if (rc == MOSQ_ERR_SUCCESS || (*mid != 0 && rc != MOSQ_ERR_NOMEM)) {
+		if (rc != MOSQ_ERR_SUCCESS)
+			bridge_debug("publish on %s queued for the reconnect: "
+			             "%s",
+			             topic, mosquitto_strerror(rc));
+		c->unacknowledged++;
+		return BRIDGE_PUBLISH_SENT;
+	}
+	if (rc == MOSQ_ERR_NOMEM)
+		return BRIDGE_PUBLISH_LATER;
+	bridge_error("could not publish %zu bytes on %s: %s", len, topic,
+	             mosquitto_strerror(rc));
+	return BRIDGE_PUBLISH_FAILED;
 }
 
 size_t bridge_connection_unacknowledged(const struct bridge_connection *c)

@@ -44,34 +44,60 @@ static int grow(void **items, size_t *cap, size_t count, size_t size)
  * Parses a hand-off payload, which must be a JSON array. cJSON would let an
  * escaped NUL silently cut a string short, so such text is refused whole:
  * the plugin never sends it, and a body must be stored exactly as sent.
+ * A refused payload costs one log line and touches nothing else.
  */
 static cJSON *parse_array(const char *payload, size_t len, const char *what)
 {
-	cJSON *root;
+	const char *why = NULL;
+	cJSON *root = NULL;
 
 	if (!chat_json_text_acceptable_depth(payload, len,
-	                                     CHAT_JSON_MAX_DEPTH + 8)) {
-		bridge_error(
-		    "dropped a %s hand-off of %zu bytes: not acceptable "
-		    "UTF-8 JSON text",
-		    what, len);
-		return NULL;
-	}
-	root = cJSON_ParseWithLength(payload, len);
-	if (!cJSON_IsArray(root)) {
-		bridge_error("dropped a %s hand-off of %zu bytes: not a JSON "
-		             "array",
-		             what, len);
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
+	                                     CHAT_JSON_MAX_DEPTH + 8))
+		why = "not acceptable UTF-8 JSON text";
+	else if ((root = chat_json_parse_exact(payload, len)) == NULL)
+		why = "not valid JSON";
+	else if (!cJSON_IsArray(root))
+		why = "not a JSON array";
+	if (why == NULL)
+		return root;
+	bridge_client_error("dropped a %s hand-off of %zu bytes: %s", what, len,
+	                    why);
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/* The items of one hand-off that were left out, for one log line. */
+struct skipped {
+	size_t malformed;
+	const char *first_reason;
+	size_t no_memory;
+};
+
+static void skip(struct skipped *s, const char *why)
+{
+	if (s->malformed++ == 0)
+		s->first_reason = why;
+}
+
+static void log_skipped(const struct skipped *s, const char *what,
+                        const cJSON *root)
+{
+	int items = cJSON_GetArraySize(root);
+
+	if (s->malformed > 0)
+		bridge_client_error("skipped %zu of %d handed-off %s (first: "
+		                    "%s)",
+		                    s->malformed, items, what, s->first_reason);
+	if (s->no_memory > 0)
+		bridge_error("skipped %zu of %d handed-off %s: out of memory",
+		             s->no_memory, items, what);
 }
 
 size_t bridge_handoff_messages(const char *payload, size_t len,
                                struct bridge_batch *batch)
 {
 	cJSON *root = parse_array(payload, len, "message");
+	struct skipped skipped = {0, NULL, 0};
 	const cJSON *item;
 	size_t taken = 0;
 
@@ -83,19 +109,19 @@ size_t bridge_handoff_messages(const char *payload, size_t len,
 		const char *why;
 
 		if (bridge_message_parse(item, &m, &why) != 0) {
-			bridge_error("skipped a handed-off message: %s", why);
+			skip(&skipped, why);
 			continue;
 		}
 		if (grow((void **)&batch->messages, &batch->cap, batch->count,
 		         sizeof(*batch->messages)) != 0) {
-			bridge_error("skipped a handed-off message: out of "
-			             "memory");
+			skipped.no_memory++;
 			bridge_message_clear(&m);
 			continue;
 		}
 		batch->messages[batch->count++] = m;
 		taken++;
 	}
+	log_skipped(&skipped, "messages", root);
 	cJSON_Delete(root);
 	return taken;
 }
@@ -136,6 +162,7 @@ size_t bridge_handoff_requests(const char *payload, size_t len,
                                struct bridge_request_queue *queue)
 {
 	cJSON *root = parse_array(payload, len, "request");
+	struct skipped skipped = {0, NULL, 0};
 	cJSON *item;
 	size_t taken = 0;
 
@@ -145,14 +172,17 @@ size_t bridge_handoff_requests(const char *payload, size_t len,
 	{
 		const char *why = check_request(item);
 
-		if (why == NULL && take_request(item, queue) != 0)
-			why = "out of memory";
 		if (why != NULL) {
-			bridge_error("skipped a handed-off request: %s", why);
+			skip(&skipped, why);
+			continue;
+		}
+		if (take_request(item, queue) != 0) {
+			skipped.no_memory++;
 			continue;
 		}
 		taken++;
 	}
+	log_skipped(&skipped, "requests", root);
 	cJSON_Delete(root);
 	return taken;
 }

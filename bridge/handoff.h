@@ -34,8 +34,9 @@ void bridge_request_queue_clear(struct bridge_request_queue *q);
 
 /*
  * Appends the valid items of a bridge_messages payload to the batch and
- * returns how many were taken. Malformed items, or a payload that is not a
- * JSON array of acceptable text, are logged and skipped.
+ * returns how many were taken. Malformed items are skipped, a payload that
+ * is not a JSON array of acceptable text is dropped whole; either costs
+ * one log line per payload, counted as a client problem.
  */
 size_t bridge_handoff_messages(const char *payload, size_t len,
                                struct bridge_batch *batch);

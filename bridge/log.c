@@ -6,6 +6,14 @@
 
 static bool debug_enabled;
 
+/* The second being counted for bridge_log_client(), on the monotonic
+ * clock, and what it wrote and held back so far. */
+static struct {
+	time_t second;
+	int written;
+	long held_back;
+} client_lines;
+
 static const char *const level_names[] = {
     [BRIDGE_LOG_ERROR] = "error",
     [BRIDGE_LOG_WARNING] = "warning",
@@ -45,19 +53,70 @@ static void neutralise_controls(char *text)
 			*p = '?';
 }
 
-void bridge_log(enum bridge_log_level level, const char *fmt, ...)
+static void write_line(enum bridge_log_level level, const char *fmt, va_list ap)
 {
 	char stamp[64], text[1024];
-	va_list ap;
 
-	if (level == BRIDGE_LOG_DEBUG && !debug_enabled)
-		return;
 	format_timestamp(stamp, sizeof(stamp));
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	neutralise_controls(text);
 	/* One fprintf per line keeps lines whole when stderr is shared. */
 	fprintf(stderr, "%s chat-bridge %s: %s\n", stamp, level_names[level],
 	        text);
+}
+
+void bridge_log(enum bridge_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level == BRIDGE_LOG_DEBUG && !debug_enabled)
+		return;
+	va_start(ap, fmt);
+	write_line(level, fmt, ap);
+	va_end(ap);
+}
+
+static time_t monotonic_second(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/* Closes the counted second once the clock has left it. */
+static void roll_client_second(time_t now)
+{
+	if (now == client_lines.second)
+		return;
+	if (client_lines.held_back > 0)
+		bridge_log(BRIDGE_LOG_WARNING,
+		           "%ld more client problems not logged in the last "
+		           "second",
+		           client_lines.held_back);
+	client_lines.second = now;
+	client_lines.written = 0;
+	client_lines.held_back = 0;
+}
+
+void bridge_log_tick(void)
+{
+	roll_client_second(monotonic_second());
+}
+
+void bridge_log_client(enum bridge_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level == BRIDGE_LOG_DEBUG && !debug_enabled)
+		return;
+	roll_client_second(monotonic_second());
+	if (client_lines.written >= BRIDGE_LOG_CLIENT_PER_SECOND) {
+		client_lines.held_back++;
+		return;
+	}
+	client_lines.written++;
+	va_start(ap, fmt);
+	write_line(level, fmt, ap);
+	va_end(ap);
 }

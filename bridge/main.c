@@ -192,9 +192,11 @@ static int serve(const struct chat_options *opts, const char *password)
 	svc.stop_requests = &stop_requests;
 	if (open_database(opts, &db, &svc.store) != 0)
 		goto done;
+	bridge_service_init(&svc);
 	if (bridge_connection_open(
 	        opts, &topics, opts->listener_host, opts->listener_port,
-	        password, bridge_service_deliver, &svc, &svc.connection) != 0)
+	        password, bridge_service_deliver, bridge_service_acknowledged,
+	        &svc, &svc.connection) != 0)
 		goto done;
 	bridge_service_run(&svc);
 	rc = 0;

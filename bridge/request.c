@@ -168,8 +168,9 @@ int bridge_request_respond(struct bridge_store *s,
 
 	r.id = bridge_json_string(req, "id");
 	if (!chat_valid_request_id(r.id)) {
-		bridge_warning("request from %s has no valid id; not answered",
-		               user);
+		bridge_client_warning("request from %s has no valid id; not "
+		                      "answered",
+		                      user);
 		return -1;
 	}
 	r.op = bridge_json_string(req, "op");

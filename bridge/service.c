@@ -1,6 +1,5 @@
 #include "service.h"
 
-#include "announce.h"
 #include "commit.h"
 #include "db.h"
 #include "log.h"
@@ -14,6 +13,12 @@
 #define ANNOUNCEMENT_MAX_BYTES (256 * 1024)
 /* How long shutdown waits for the broker to take what was published. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* Watermarks ride on batches; after this long without one they are
+ * written on their own. */
+#define WATERMARK_IDLE_MS 1000
+/* At start-up, announce again at most this many of a conversation's
+ * newest unacknowledged messages; clients sync the rest. */
+#define RECOVERY_PER_CONVERSATION 1000
 
 void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
                             size_t len)
@@ -61,12 +66,27 @@ static bool wait_for_lock(void *ctx)
 	return *svc->stop_requests < 2;
 }
 
-static int publish_announcement(void *ctx, const char *json, size_t len)
+static enum bridge_publish_status
+publish_announcement(void *ctx, const char *json, size_t len, int *mid)
 {
 	struct bridge_service *svc = ctx;
 
-	return bridge_connection_publish(
-	    svc->connection, svc->topics->bridge_committed, json, len);
+	return bridge_connection_try_publish(
+	    svc->connection, svc->topics->bridge_committed, json, len, mid);
+}
+
+void bridge_service_init(struct bridge_service *svc)
+{
+	bridge_announcements_init(&svc->announcements, svc->store,
+	                          ANNOUNCEMENT_MAX_BYTES, publish_announcement,
+	                          svc);
+}
+
+void bridge_service_acknowledged(void *ctx, int mid, bool accepted)
+{
+	struct bridge_service *svc = ctx;
+
+	bridge_announcements_acknowledged(&svc->announcements, mid, accepted);
 }
 
 static void commit_and_announce(struct bridge_service *svc,
@@ -84,12 +104,15 @@ static void commit_and_announce(struct bridge_service *svc,
 		             batch->count);
 		return;
 	}
-	if (bridge_announce(&entries, ANNOUNCEMENT_MAX_BYTES,
-	                    publish_announcement, svc) != 0)
-		bridge_error("could not announce all of a batch of %zu "
-		             "messages",
+	if (status == BRIDGE_COMMIT_DONE)
+		svc->last_write_ms = chat_now_ms();
+	if (bridge_announcements_add(&svc->announcements, &entries) != 0)
+		bridge_error("out of memory announcing a batch of %zu "
+		             "messages; members get them by sync, and the "
+		             "next start announces them again",
 		             batch->count);
 	bridge_entries_clear(&entries);
+	bridge_announcements_send(&svc->announcements);
 }
 
 static void answer(struct bridge_service *svc,
@@ -131,8 +154,41 @@ static void process(struct bridge_service *svc)
 	bridge_request_queue_clear(&queue);
 }
 
+/*
+ * Writes the acknowledged watermarks that no batch took along: once no
+ * transaction has been made for WATERMARK_IDLE_MS, or at once (at
+ * shutdown). A failure is reported once until writing works again.
+ */
+static void write_watermarks(struct bridge_service *svc, bool at_once)
+{
+	long long now = chat_now_ms();
+	int rc;
+
+	if (!bridge_store_announced_pending(svc->store))
+		return;
+	if (!at_once && now - svc->last_write_ms < WATERMARK_IDLE_MS)
+		return;
+	svc->last_write_ms = now;
+	rc = bridge_store_flush_announced(svc->store);
+	if (rc == SQLITE_OK && svc->watermarks_failing)
+		bridge_info("writing announcement watermarks works again");
+	else if (rc != SQLITE_OK && !svc->watermarks_failing)
+		bridge_warning("cannot write the announcement watermarks: %s; "
+		               "retrying (until then a restart announces "
+		               "some messages twice)",
+		               sqlite3_errstr(rc));
+	svc->watermarks_failing = rc != SQLITE_OK;
+}
+
+static bool announcements_settled(const struct bridge_service *svc)
+{
+	return svc->announcements.waiting == 0 &&
+	       bridge_connection_unacknowledged(svc->connection) == 0;
+}
+
 /* Finishes what was drained and gives the broker a moment to acknowledge
- * the announcements and replies, which are lost if never sent. */
+ * the announcements and replies. Announcements it does not acknowledge in
+ * time are made again at the next start; replies are lost. */
 static void finish(struct bridge_service *svc)
 {
 	long long deadline = chat_now_ms() + SHUTDOWN_FLUSH_MS;
@@ -140,7 +196,8 @@ static void finish(struct bridge_service *svc)
 	for (;;) {
 		if (has_work(svc))
 			process(svc);
-		if (bridge_connection_unacknowledged(svc->connection) == 0 ||
+		bridge_announcements_send(&svc->announcements);
+		if (announcements_settled(svc) ||
 		    !bridge_connection_is_up(svc->connection) ||
 		    chat_now_ms() >= deadline)
 			break;
@@ -148,17 +205,39 @@ static void finish(struct bridge_service *svc)
 	}
 	if (has_work(svc))
 		process(svc);
-	if (bridge_connection_unacknowledged(svc->connection) > 0)
+	write_watermarks(svc, true);
+	if (!announcements_settled(svc))
 		bridge_warning(
-		    "stopping with %zu publishes not acknowledged "
-		    "by the broker",
-		    bridge_connection_unacknowledged(svc->connection));
+		    "stopping with %zu publishes not acknowledged by the "
+		    "broker and %zu announcements not sent; the next start "
+		    "announces their messages again",
+		    bridge_connection_unacknowledged(svc->connection),
+		    svc->announcements.waiting);
+}
+
+/* Queues the announcements the last run may not have made; they go out
+ * after the first hello. */
+static void recover(struct bridge_service *svc)
+{
+	int rc = bridge_announcements_recover(&svc->announcements,
+	                                      RECOVERY_PER_CONVERSATION);
+
+	if (rc != SQLITE_OK)
+		bridge_error("cannot read the messages to announce again: %s; "
+		             "members get them by sync",
+		             sqlite3_errstr(rc));
 }
 
 void bridge_service_run(struct bridge_service *svc)
 {
+	recover(svc);
 	while (*svc->stop_requests == 0) {
 		bridge_connection_poll(svc->connection, WAIT_MS);
+		bridge_log_tick();
+		/* Kept while the broker was away; after the hello now. */
+		bridge_announcements_send(&svc->announcements);
+		/* Due only when no batch has carried them for a while. */
+		write_watermarks(svc, false);
 		if (!has_work(svc))
 			continue;
 		drain(svc);
@@ -166,10 +245,12 @@ void bridge_service_run(struct bridge_service *svc)
 	}
 	bridge_info("stopping: finishing the current batch");
 	finish(svc);
+	bridge_log_tick();
 }
 
 void bridge_service_free(struct bridge_service *svc)
 {
 	bridge_batch_clear(&svc->batch);
 	bridge_request_queue_clear(&svc->requests);
+	bridge_announcements_free(&svc->announcements);
 }

@@ -1,12 +1,14 @@
 /*
  * The bridge's work loop, single-threaded: wait for hand-offs, drain
  * everything that keeps arriving (up to batch_max messages), commit the
- * messages in one transaction, announce them, then answer the requests,
- * so that a sync sent right after a message sees it.
+ * messages in one transaction, announce them (or keep the announcements
+ * until the broker is back), then answer the requests, so that a sync
+ * sent right after a message sees it.
  */
 #ifndef BRIDGE_SERVICE_H
 #define BRIDGE_SERVICE_H
 
+#include "announcements.h"
 #include "connection.h"
 #include "handoff.h"
 #include "options.h"
@@ -14,6 +16,7 @@
 #include "topics.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bridge_service {
@@ -28,14 +31,27 @@ struct bridge_service {
 	struct bridge_batch batch;
 	struct bridge_request_queue requests;
 	size_t deliveries;
+	/* Committed, waiting for the session or for the broker's answer. */
+	struct bridge_announcements announcements;
+	long long last_write_ms; /* of the last transaction */
+	bool watermarks_failing;
 };
+
+/* Sets up what the service keeps between batches; opts, topics, store and
+ * stop_requests are set already. */
+void bridge_service_init(struct bridge_service *svc);
 
 /* The connection's delivery callback; ctx is the service. */
 void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
                             size_t len);
 
-/* Runs until a stop is requested, then finishes the batch at hand and
- * waits a little for the broker to acknowledge what was published. */
+/* The connection's acknowledgement callback; ctx is the service. */
+void bridge_service_acknowledged(void *ctx, int mid, bool accepted);
+
+/* Queues again the announcements the last run may not have made, runs
+ * until a stop is requested, then finishes the batch at hand, waits a
+ * little for the broker to acknowledge what was published and writes the
+ * watermarks. */
 void bridge_service_run(struct bridge_service *svc);
 
 /* Frees what is still queued. */

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "heads.h"
+#include "watermarks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ enum statement {
 	STMT_READ_BEFORE,
 	STMT_CONVERSATIONS_OF,
 	STMT_MEMBERS_OF,
+	STMT_SET_ANNOUNCED,
+	STMT_UNANNOUNCED,
 	STMT_COUNT
 };
 
@@ -48,13 +51,37 @@ static const char *const statement_sql[STMT_COUNT] = {
                               " WHERE m.user_id = ?1 ORDER BY c.id",
     [STMT_MEMBERS_OF] = "SELECT user_id FROM members WHERE convo_id = ?1"
                         " ORDER BY user_id",
+    [STMT_SET_ANNOUNCED] = "UPDATE conversations SET announced_seq = ?2"
+                           " WHERE id = ?1 AND announced_seq < ?2",
+    /* One head lookup per conversation, never a scan of the log. */
+    [STMT_UNANNOUNCED] = "SELECT id, announced_seq, head FROM"
+                         " (SELECT c.id, c.announced_seq,"
+                         " (SELECT MAX(m.seq) FROM messages m"
+                         " WHERE m.convo_id = c.id) AS head"
+                         " FROM conversations c)"
+                         " WHERE head > announced_seq ORDER BY id",
 };
 
 struct bridge_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
 	struct bridge_heads heads;
+	struct bridge_watermarks watermarks;
+	int synchronous; /* PRAGMA synchronous as opened: 0 off ... 3 extra */
 };
+
+static int read_synchronous(sqlite3 *db, int *level)
+{
+	sqlite3_stmt *stmt;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	*level = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 2;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
 
 int bridge_store_open(sqlite3 *db, struct bridge_store **out)
 {
@@ -65,10 +92,13 @@ int bridge_store_open(sqlite3 *db, struct bridge_store **out)
 		return SQLITE_NOMEM;
 	s->db = db;
 	bridge_heads_init(&s->heads);
+	bridge_watermarks_init(&s->watermarks);
 	for (int i = 0; i < STMT_COUNT && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(db, statement_sql[i], -1,
 		                        SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
 		                        NULL);
+	if (rc == SQLITE_OK)
+		rc = read_synchronous(db, &s->synchronous);
 	if (rc != SQLITE_OK) {
 		bridge_store_close(s);
 		return rc;
@@ -84,6 +114,7 @@ void bridge_store_close(struct bridge_store *s)
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	bridge_heads_free(&s->heads);
+	bridge_watermarks_free(&s->watermarks);
 	free(s);
 }
 
@@ -128,8 +159,10 @@ int bridge_store_commit(struct bridge_store *s)
 {
 	int rc = run(s->stmt[STMT_COMMIT]);
 
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		bridge_heads_commit(&s->heads);
+		bridge_watermarks_commit(&s->watermarks);
+	}
 	return rc;
 }
 
@@ -139,6 +172,7 @@ void bridge_store_rollback(struct bridge_store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		run(s->stmt[STMT_ROLLBACK]);
 	bridge_heads_discard(&s->heads);
+	bridge_watermarks_discard(&s->watermarks);
 }
 
 void bridge_store_forget_heads(struct bridge_store *s)
@@ -365,5 +399,121 @@ int bridge_store_members_of(struct bridge_store *s, const char *convo,
 			break;
 	}
 	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+int bridge_store_note_announced(struct bridge_store *s, const char *convo,
+                                long long seq)
+{
+	if (bridge_watermarks_raise(&s->watermarks, convo, seq) != 0)
+		return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
+
+int bridge_store_hold_announced(struct bridge_store *s, const char *convo)
+{
+	if (bridge_watermarks_hold(&s->watermarks, convo) != 0)
+		return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
+
+bool bridge_store_announced_pending(const struct bridge_store *s)
+{
+	return bridge_watermarks_pending(&s->watermarks);
+}
+
+static int write_watermark(void *ctx, const char *convo, long long seq)
+{
+	struct bridge_store *s = ctx;
+	sqlite3_stmt *stmt = s->stmt[STMT_SET_ANNOUNCED];
+
+	bind_text(stmt, 1, convo);
+	sqlite3_bind_int64(stmt, 2, seq);
+	return run(stmt);
+}
+
+int bridge_store_write_announced(struct bridge_store *s)
+{
+	return bridge_watermarks_write(&s->watermarks, write_watermark, s);
+}
+
+/* Outside a transaction only; SQLite ignores it inside one. */
+static int set_synchronous(sqlite3 *db, int level)
+{
+	char sql[32];
+
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %d", level);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+int bridge_store_flush_announced(struct bridge_store *s)
+{
+	bool relaxed = s->synchronous > 1;
+	int rc;
+
+	if (!bridge_watermarks_pending(&s->watermarks))
+		return SQLITE_OK;
+	/*
+	 * A watermark lost to a power cut costs only a few announcements made
+	 * again, so this commit does not wait for the disk (NORMAL, in WAL
+	 * mode: no fsync). The next commit at the configured level makes it
+	 * durable along with itself.
+	 */
+	if (relaxed && (rc = set_synchronous(s->db, 1)) != SQLITE_OK)
+		return rc;
+	rc = bridge_store_begin(s);
+	if (rc == SQLITE_OK)
+		rc = bridge_store_write_announced(s);
+	if (rc == SQLITE_OK)
+		rc = bridge_store_commit(s);
+	if (rc != SQLITE_OK)
+		bridge_store_rollback(s);
+	if (relaxed)
+		set_synchronous(s->db, s->synchronous);
+	return rc;
+}
+
+/* Passes rows on and remembers whether the reader asked to stop. */
+struct unannounced_reader {
+	bridge_row_fn fn;
+	void *ctx;
+	bool stopped;
+};
+
+static bool pass_row(void *ctx, const struct bridge_message *m)
+{
+	struct unannounced_reader *r = ctx;
+
+	if (!r->fn(r->ctx, m))
+		r->stopped = true;
+	return !r->stopped;
+}
+
+int bridge_store_read_unannounced(struct bridge_store *s, long long newest,
+                                  bridge_row_fn fn, void *ctx,
+                                  struct bridge_unannounced *found)
+{
+	sqlite3_stmt *list = s->stmt[STMT_UNANNOUNCED];
+	struct unannounced_reader reader = {fn, ctx, false};
+	int rc = SQLITE_OK;
+
+	memset(found, 0, sizeof(*found));
+	while (!reader.stopped && (rc = sqlite3_step(list)) == SQLITE_ROW) {
+		char convo[CHAT_ID_MAX + 1];
+		long long announced = sqlite3_column_int64(list, 1);
+		long long head = sqlite3_column_int64(list, 2);
+		long long after = head - newest;
+
+		if (after < announced)
+			after = announced;
+		copy_column(list, 0, convo, sizeof(convo));
+		found->conversations++;
+		found->older += after - announced;
+		rc = bridge_store_read_after(s, convo, after, newest, pass_row,
+		                             &reader);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	sqlite3_reset(list);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }

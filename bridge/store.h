@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct bridge_store;
 
@@ -70,6 +71,49 @@ int bridge_store_read_after(struct bridge_store *s, const char *convo,
 int bridge_store_read_before(struct bridge_store *s, const char *convo,
                              long long above, long long before, long long limit,
                              bridge_row_fn fn, void *ctx);
+
+/*
+ * Announcement watermarks (conversations.announced_seq): the broker has
+ * acknowledged the announcement of every message of a conversation up to
+ * that seq. Noted values are kept in memory and written by the next
+ * transaction that calls bridge_store_write_announced (a batch's), or by
+ * bridge_store_flush_announced.
+ */
+
+/* Notes that every announcement of convo up to seq was acknowledged. */
+int bridge_store_note_announced(struct bridge_store *s, const char *convo,
+                                long long seq);
+
+/* An announcement of convo was refused: its watermark stays where it is
+ * for the life of the process, so the next start announces the messages
+ * above it again. */
+int bridge_store_hold_announced(struct bridge_store *s, const char *convo);
+
+/* Whether some noted watermark is not written yet. */
+bool bridge_store_announced_pending(const struct bridge_store *s);
+
+/* Inside a transaction: writes the noted watermarks; they count as
+ * written once the transaction commits. */
+int bridge_store_write_announced(struct bridge_store *s);
+
+/* Writes the noted watermarks in a transaction of their own, which does
+ * not wait for the disk (losing it to a power cut costs only duplicate
+ * announcements). Does nothing when there is nothing to write. */
+int bridge_store_flush_announced(struct bridge_store *s);
+
+struct bridge_unannounced {
+	size_t conversations; /* with messages above their watermark */
+	long long older;      /* left out: beyond the newest per conversation */
+};
+
+/*
+ * The messages above their conversation's watermark: per conversation (by
+ * id) at most the newest ones, oldest first. Returning false from fn stops
+ * the whole read. found counts what was looked at.
+ */
+int bridge_store_read_unannounced(struct bridge_store *s, long long newest,
+                                  bridge_row_fn fn, void *ctx,
+                                  struct bridge_unannounced *found);
 
 /* title is NULL when the conversation has none. */
 typedef bool (*bridge_conversation_fn)(void *ctx, const char *convo,

@@ -29,7 +29,14 @@ CREATE TABLE conversations (
     -- For direct conversations: the two user ids, sorted, joined by '/'.
     -- Unique, so a pair of users has at most one direct conversation.
     direct_key  TEXT UNIQUE,
-    created_at  INTEGER NOT NULL
+    -- 1 once messages go out once on {prefix}/c/{id} instead of to each
+    -- member's inbox: always for channels, for groups past the fan-out cap.
+    broadcast   INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    -- Written by the bridge: the broker has acknowledged the announcement
+    -- (the live fan-out) of every message up to this seq. At start-up the
+    -- bridge announces again the messages above it.
+    announced_seq  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE members (
@@ -37,8 +44,11 @@ CREATE TABLE members (
     user_id        TEXT NOT NULL REFERENCES users (id),
     role           TEXT NOT NULL DEFAULT 'member'
                    CHECK (role IN ('member', 'admin')),
-    -- The member sees messages with seq > joined_seq only.
+    -- The member sees messages with seq > joined_seq only, and, once it
+    -- was removed or left, none after left_seq (the system message that
+    -- records it). NULL while a member.
     joined_seq     INTEGER NOT NULL DEFAULT 0,
+    left_seq       INTEGER,
     delivered_seq  INTEGER NOT NULL DEFAULT 0,
     read_seq       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (convo_id, user_id)
@@ -54,8 +64,27 @@ CREATE TABLE messages (
     sender    TEXT NOT NULL,
     cmid      TEXT NOT NULL,
     ts        INTEGER NOT NULL,
+    -- NULL for what a member wrote; for system messages (membership
+    -- changes) their type, with the event's JSON object as body.
+    type      TEXT,
     body      TEXT NOT NULL,
     PRIMARY KEY (convo_id, seq)
 ) WITHOUT ROWID;
 -- Deduplication: one message per (conversation, sender, client message id).
 CREATE UNIQUE INDEX messages_by_cmid ON messages (convo_id, sender, cmid);
+-- Receipts: a sender's newest message within a range of seqs.
+CREATE INDEX messages_by_sender ON messages (convo_id, sender, seq);
+
+-- Requests from the admin CLI, run by the bridge (the only writer of
+-- messages) so that group changes get their system messages like any
+-- other. The CLI inserts a row and waits for the response.
+CREATE TABLE admin_requests (
+    id          INTEGER PRIMARY KEY,
+    actor       TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    response    TEXT,
+    created_at  INTEGER NOT NULL,
+    done_at     INTEGER
+);
+CREATE INDEX admin_requests_waiting ON admin_requests (id)
+    WHERE done_at IS NULL;

@@ -101,6 +101,7 @@ static void test_unacceptable_payloads_are_dropped_whole(void **state)
 	    "not json",
 	    VALID_ITEM,
 	    "[" VALID_ITEM,
+	    "[" VALID_ITEM "] and then some",
 	    "[{\"id\":\"1\",\"convo\":\"team\",\"from\":\"alice\",\"ts\":1,"
 	    "\"cmid\":\"m\",\"body\":\"cut\\u0000here\",\"client\":\"c\"}]",
 	    "[{\"id\":\"1\",\"convo\":\"team\",\"from\":\"alice\",\"ts\":1,"

@@ -406,7 +406,8 @@ struct chunks {
 	size_t largest;
 };
 
-static int collect_chunk(void *ctx, const char *json, size_t len)
+static int collect_chunk(void *ctx, const char *json, size_t len,
+                         const struct bridge_entry *first, size_t count)
 {
 	struct chunks *c = ctx;
 	size_t old = c->all ? strlen(c->all) : 0;
@@ -414,6 +415,8 @@ static int collect_chunk(void *ctx, const char *json, size_t len)
 
 	assert_true(cJSON_IsArray(parsed));
 	assert_true(cJSON_GetArraySize(parsed) >= 1);
+	assert_int_equal(cJSON_GetArraySize(parsed), count);
+	assert_non_null(first);
 	cJSON_Delete(parsed);
 	c->all = realloc(c->all, old + len + 2);
 	memcpy(c->all + old, json, len);

@@ -682,7 +682,8 @@ static void test_convo_list_shows_members_and_head(void **state)
 	db = open_store(env);
 	for (int seq = 1; seq <= 3; seq++) {
 		snprintf(insert, sizeof(insert),
-		         "INSERT INTO messages VALUES ('%s', %d, %d, 'alice', "
+		         "INSERT INTO messages (convo_id, seq, id, sender, cmid, ts,"
+		         " body) VALUES ('%s', %d, %d, 'alice', "
 		         "'m%d', 1, 'hi')",
 		         convo, seq, seq, seq);
 		assert_int_equal(sqlite3_exec(db, insert, NULL, NULL, NULL),

@@ -239,10 +239,10 @@ static void test_schema_enforces_uniqueness_and_kinds(void **state)
 	                             "('c2', 'direct', 'alice/bob', 1)") &
 	                     0xff,
 	                 SQLITE_CONSTRAINT);
-	assert_int_equal(run_sql(db, "INSERT INTO messages VALUES "
+	assert_int_equal(run_sql(db, "INSERT INTO messages (convo_id, seq, id, sender, cmid, ts, body) VALUES "
 	                             "('c1', 1, 100, 'alice', 'm1', 1, 'hi')"),
 	                 SQLITE_OK);
-	assert_int_equal(run_sql(db, "INSERT INTO messages VALUES "
+	assert_int_equal(run_sql(db, "INSERT INTO messages (convo_id, seq, id, sender, cmid, ts, body) VALUES "
 	                             "('c1', 2, 101, 'alice', 'm1', 1, 'hi')") &
 	                     0xff,
 	                 SQLITE_CONSTRAINT);
