@@ -38,6 +38,9 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->group_fanout_max = 1024;
 	opts->group_members_max = 100000;
 	opts->channel_members_max = 100000;
+	opts->presence_grace_ms = 5000;
+	opts->presence_min_interval_ms = 2000;
+	opts->typing_interval_ms = 1000;
 	opts->max_client_requests = 8;
 	opts->max_requests = 100;
 	opts->max_connections_per_user = 20;
@@ -114,6 +117,10 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("group_fanout_max", group_fanout_max, 2, 1000000),
 	LONG_OPTION("group_members_max", group_members_max, 2, 10000000),
 	LONG_OPTION("channel_members_max", channel_members_max, 2, 10000000),
+	LONG_OPTION("presence_grace_ms", presence_grace_ms, 0, 3600000),
+	LONG_OPTION("presence_min_interval_ms", presence_min_interval_ms, 0,
+		    3600000),
+	LONG_OPTION("typing_interval_ms", typing_interval_ms, 0, 3600000),
 	LONG_OPTION("max_client_requests", max_client_requests, 1, 10000),
 	LONG_OPTION("max_requests", max_requests, 1, 1000000),
 	LONG_OPTION("max_connections_per_user", max_connections_per_user, 1,

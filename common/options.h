@@ -39,6 +39,9 @@ struct chat_options {
 	long group_fanout_max;	   /* members fanned out to inboxes */
 	long group_members_max;
 	long channel_members_max;
+	long presence_grace_ms;	       /* no offline flap within this */
+	long presence_min_interval_ms; /* between two changes of one user */
+	long typing_interval_ms;       /* per user and conversation */
 	long max_client_requests;  /* unanswered, per connection */
 	long max_requests;	   /* unanswered, server-wide */
 	long max_connections_per_user;

@@ -12,6 +12,11 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 	snprintf(t->send_prefix, sizeof(t->send_prefix), "%s/send/", prefix);
 	snprintf(t->ack_prefix, sizeof(t->ack_prefix), "%s/ack/", prefix);
 	snprintf(t->channel_prefix, sizeof(t->channel_prefix), "%s/c/", prefix);
+	snprintf(t->presence_prefix, sizeof(t->presence_prefix),
+		 "%s/presence/", prefix);
+	snprintf(t->status, sizeof(t->status), "%s/status", prefix);
+	snprintf(t->typing_prefix, sizeof(t->typing_prefix), "%s/typing/",
+		 prefix);
 	snprintf(t->request, sizeof(t->request), "%s/req", prefix);
 	snprintf(t->inbox_prefix, sizeof(t->inbox_prefix), "%s/u/", prefix);
 	snprintf(t->internal_prefix, sizeof(t->internal_prefix),
@@ -22,6 +27,8 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 		 "%sin/requests", t->internal_prefix);
 	snprintf(t->bridge_receipts, sizeof(t->bridge_receipts),
 		 "%sin/receipts", t->internal_prefix);
+	snprintf(t->bridge_presence, sizeof(t->bridge_presence),
+		 "%sin/presence", t->internal_prefix);
 	snprintf(t->bridge_hello, sizeof(t->bridge_hello), "%shello",
 		 t->internal_prefix);
 	snprintf(t->bridge_committed, sizeof(t->bridge_committed),
@@ -65,6 +72,30 @@ const char *chat_topic_channel_convo(const struct chat_topics *t,
 				     const char *topic)
 {
 	return convo_after(t->channel_prefix, topic);
+}
+
+const char *chat_topic_presence_user(const struct chat_topics *t,
+				     const char *topic)
+{
+	size_t plen = strlen(t->presence_prefix);
+
+	if (strncmp(topic, t->presence_prefix, plen) != 0)
+		return NULL;
+	return chat_valid_user_id(topic + plen) ? topic + plen : NULL;
+}
+
+const char *chat_topic_typing_convo(const struct chat_topics *t,
+				    const char *topic)
+{
+	return convo_after(t->typing_prefix, topic);
+}
+
+bool chat_topic_presence(const struct chat_topics *t, const char *user,
+			 char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", t->presence_prefix, user);
+
+	return n > 0 && (size_t)n < outlen;
 }
 
 bool chat_topic_channel(const struct chat_topics *t, const char *convo,

@@ -5,6 +5,9 @@
  *   {p}/ack/{convo}         client -> server: receipt
  *   {p}/req                 client -> server: request
  *   {p}/c/{convo}           server -> members: broadcast conversation
+ *   {p}/presence/{user}     server -> contacts: presence, retained
+ *   {p}/status              client -> server: away / available
+ *   {p}/typing/{convo}      client -> server: typing, QoS 0
  *   {p}/u/{user}/{kind}     server -> client: inbox (msg, resp, event)
  *   ${p}/bridge/...         plugin <-> bridge only
  */
@@ -23,12 +26,16 @@ struct chat_topics {
 	char send_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/send/" */
 	char ack_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/ack/" */
 	char channel_prefix[CHAT_PREFIX_MAX + 8]; /* "{p}/c/" */
+	char presence_prefix[CHAT_PREFIX_MAX + 16]; /* "{p}/presence/" */
+	char status[CHAT_PREFIX_MAX + 8];	    /* "{p}/status" */
+	char typing_prefix[CHAT_PREFIX_MAX + 16];   /* "{p}/typing/" */
 	char request[CHAT_PREFIX_MAX + 8];	 /* "{p}/req" */
 	char inbox_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/u/" */
 	char internal_prefix[CHAT_PREFIX_MAX + 16]; /* "${p}/bridge/" */
 	char bridge_messages[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_requests[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_receipts[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
+	char bridge_presence[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_hello[CHAT_PREFIX_MAX + 32];    /* bridge -> plugin */
 	char bridge_committed[CHAT_PREFIX_MAX + 32]; /* bridge -> plugin */
 	char bridge_reply[CHAT_PREFIX_MAX + 32];     /* bridge -> plugin */
@@ -50,6 +57,17 @@ const char *chat_topic_ack_convo(const struct chat_topics *t,
 				 const char *topic);
 const char *chat_topic_channel_convo(const struct chat_topics *t,
 				     const char *topic);
+
+/* For "{p}/presence/{user}" with a valid user id returns the user part,
+ * otherwise NULL; "{p}/typing/{convo}" likewise. */
+const char *chat_topic_presence_user(const struct chat_topics *t,
+				     const char *topic);
+const char *chat_topic_typing_convo(const struct chat_topics *t,
+				    const char *topic);
+
+/* Writes "{p}/presence/{user}". Returns false when it does not fit. */
+bool chat_topic_presence(const struct chat_topics *t, const char *user,
+			 char *out, size_t outlen);
 
 /* Writes "{p}/c/{convo}". Returns false when it does not fit. */
 bool chat_topic_channel(const struct chat_topics *t, const char *convo,

@@ -40,8 +40,10 @@ static bool user_allows(const struct chat_topics *t, const char *user,
 		return in_own_inbox(t, user, topic);
 	case CHAT_ACCESS_WRITE:
 		return !retain && (strcmp(topic, t->request) == 0 ||
+				   strcmp(topic, t->status) == 0 ||
 				   chat_topic_send_convo(t, topic) != NULL ||
-				   chat_topic_ack_convo(t, topic) != NULL);
+				   chat_topic_ack_convo(t, topic) != NULL ||
+				   chat_topic_typing_convo(t, topic) != NULL);
 	case CHAT_ACCESS_UNSUBSCRIBE:
 		return true;
 	}

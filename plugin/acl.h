@@ -33,6 +33,7 @@ struct chat_acl_request {
 	bool retain;	   /* WRITE only */
 	const void *payload; /* READ and WRITE: the message */
 	size_t payload_len;
+	long long now_ms;
 };
 
 bool chat_acl_allows(const struct chat_topics *t, const char *service_user,

@@ -159,11 +159,15 @@ static void handle_entry(struct chat_plugin *p, const cJSON *entry)
 	const cJSON *reject = cJSON_GetObjectItemCaseSensitive(entry, "reject");
 	const cJSON *event = cJSON_GetObjectItemCaseSensitive(entry, "event");
 	const char *membership = string_field(entry, "membership");
+	const char *settings = string_field(entry, "settings");
 
 	if (membership) {
 		/* Entries come in commit order: every later message of the
 		 * conversation is fanned out with the new members. */
 		chat_members_forget(&p->members, membership);
+		chat_contacts_forget_all(&p->contacts);
+	} else if (settings) {
+		chat_contacts_forget_user(&p->contacts, settings);
 	} else if (cJSON_IsObject(msg)) {
 		forget_pending(p, msg);
 		publish_committed(p, entry, msg);

@@ -46,7 +46,7 @@ static void flush_outbox(struct chat_plugin *p)
 	for (pub = list; pub; pub = pub->next) {
 		int rc = mosquitto_broker_publish(pub->client_id, pub->topic,
 						  (int)pub->len, pub->payload,
-						  1, false, NULL);
+						  pub->qos, pub->retain, NULL);
 
 		if (rc == MOSQ_ERR_SUCCESS)
 			pub->payload = NULL;
@@ -72,6 +72,7 @@ static void describe_client(struct mosquitto *client,
 	 * that may be resumed. */
 	ci->clean_session = mosquitto_client_clean_session(client) &&
 			    mosquitto_client_protocol_version(client) != 5;
+	ci->now_ms = now_ms();
 }
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -102,6 +103,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 		.payload_len = ed->payloadlen,
 	};
 
+
 	(void)event;
 	switch (ed->access) {
 	case MOSQ_ACL_READ:
@@ -120,6 +122,9 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	default:
 		return MOSQ_ERR_ACL_DENIED;
 	}
+	/* Presence answers are cached for a while: they need the time. */
+	if (req.access != CHAT_ACCESS_WRITE)
+		req.now_ms = now_ms();
 	return chat_on_acl(p, &req) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 }
 

@@ -13,6 +13,10 @@
 #define REVOCATION_CHECK_MS 1000
 /* Conversations whose members the plugin keeps in memory. */
 #define MEMBERS_CACHE_CONVERSATIONS 100000
+/* Who-may-see-whom answers kept for presence checks, and for how long
+ * (changes of members or settings also drop them at once). */
+#define CONTACT_PAIRS_CACHED 200000
+#define CONTACTS_TTL_MS 30000
 #define STATS_INTERVAL_MS (60 * 1000)
 
 /* The store logs through the plugin's logger; it has one plugin only. */
@@ -54,7 +58,13 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 	handoff_topics[CHAT_HANDOFF_MESSAGES] = p->topics.bridge_messages;
 	handoff_topics[CHAT_HANDOFF_REQUESTS] = p->topics.bridge_requests;
 	handoff_topics[CHAT_HANDOFF_RECEIPTS] = p->topics.bridge_receipts;
+	handoff_topics[CHAT_HANDOFF_PRESENCE] = p->topics.bridge_presence;
 	chat_members_init(&p->members, p->store, MEMBERS_CACHE_CONVERSATIONS);
+	chat_contacts_init(&p->contacts, p->store, CONTACT_PAIRS_CACHED,
+			   CONTACTS_TTL_MS);
+	chat_presence_init(&p->presence, opts->presence_grace_ms,
+			   opts->presence_min_interval_ms);
+	chat_typing_init(&p->typing, opts->typing_interval_ms);
 	chat_sessions_init(&p->sessions,
 			   (size_t)opts->max_client_ids_per_user);
 	init_limits(p);
@@ -73,6 +83,9 @@ void chat_plugin_teardown(struct chat_plugin *p)
 	chat_pending_clear(&p->pending);
 	chat_sessions_clear(&p->sessions);
 	chat_members_clear(&p->members);
+	chat_contacts_clear(&p->contacts);
+	chat_presence_clear(&p->presence);
+	chat_typing_clear(&p->typing);
 	chat_limits_clear(&p->limits);
 	chat_store_free(p->store);
 	p->store = NULL;
@@ -188,6 +201,7 @@ static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 				    ci->client, device_id,
 				    !ci->clean_session) != 0)
 		return refuse_auth(p, ci, "out of memory");
+	chat_presence_touch(&p->presence, ci->username, ci->now_ms);
 	return true;
 }
 
@@ -207,15 +221,22 @@ bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 {
 	const char *convo;
 
+	const char *subject;
+
 	if (chat_acl_allows(&p->topics, p->opts.service_user, req))
 		return true;
-	/* Broadcast topics depend on membership, which acl.c cannot see. */
+	/* Broadcast and presence topics depend on membership, which acl.c
+	 * cannot see. */
 	if (req->access != CHAT_ACCESS_READ &&
 	    req->access != CHAT_ACCESS_SUBSCRIBE)
 		return false;
 	if (req->username == NULL || req->topic == NULL ||
 	    strcmp(req->username, p->opts.service_user) == 0)
 		return false;
+	subject = chat_topic_presence_user(&p->topics, req->topic);
+	if (subject)
+		return chat_presence_allows(p, req->username, subject,
+					    req->now_ms);
 	convo = chat_topic_channel_convo(&p->topics, req->topic);
 	if (convo == NULL)
 		return false;
@@ -243,6 +264,11 @@ bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
 	convo = chat_topic_ack_convo(&p->topics, topic);
 	if (convo)
 		return chat_handle_receipt(p, ci, convo, payload, len, now_ms);
+	convo = chat_topic_typing_convo(&p->topics, topic);
+	if (convo)
+		return chat_handle_typing(p, ci, convo, payload, len, now_ms);
+	if (strcmp(topic, p->topics.status) == 0)
+		return chat_handle_status(p, ci, payload, len, now_ms);
 	convo = chat_topic_send_convo(&p->topics, topic);
 	if (convo == NULL)
 		return false; /* the ACL admits no other topic */
@@ -263,7 +289,10 @@ void chat_on_disconnect(struct chat_plugin *p,
 			 "it is back");
 		return;
 	}
-	chat_sessions_disconnected(&p->sessions, ci->client_id, ci->client);
+	if (chat_sessions_disconnected(&p->sessions, ci->client_id,
+				       ci->client) &&
+	    ci->username)
+		chat_presence_touch(&p->presence, ci->username, ci->now_ms);
 }
 
 void chat_on_reload(struct chat_plugin *p)
@@ -283,11 +312,12 @@ static void log_stats(struct chat_plugin *p, long long now_ms)
 	chat_log(&p->log, CHAT_LOG_INFO,
 		 "stats: %llu handed off, %llu committed, %llu deliveries, "
 		 "%llu duplicates dropped, %llu sends refused, %llu requests, "
-		 "%llu receipts, %llu rate-limited, %llu connections refused, "
-		 "%zu pending, %zu sessions (%zu connected), %zu "
-		 "conversations cached",
+		 "%llu receipts, %llu presence changes, %llu typing, "
+		 "%llu rate-limited, %llu connections refused, %zu pending, "
+		 "%zu sessions (%zu connected), %zu conversations cached",
 		 s->handed_off, s->committed, s->deliveries, s->duplicates,
-		 s->refused_sends, s->requests, s->receipts, s->rate_limited,
+		 s->refused_sends, s->requests, s->receipts,
+		 s->presence_changes, s->typing, s->rate_limited,
 		 s->auth_refused, p->pending.count, p->sessions.count,
 		 p->sessions.connected, p->members.count);
 	p->reported = *s;
@@ -341,6 +371,8 @@ void chat_on_tick(struct chat_plugin *p, long long now_ms)
 			 "out of memory handing messages to the bridge");
 	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
 	check_revocations(p, now_ms);
+	chat_presence_tick(p, now_ms);
+	chat_typing_expire(&p->typing, now_ms);
 	if (now_ms >= p->next_stats_ms)
 		chat_limits_expire(&p->limits, now_ms);
 	log_stats(p, now_ms);

@@ -10,6 +10,7 @@
 #define CHAT_CORE_H
 
 #include "acl.h"
+#include "contacts.h"
 #include "errors.h"
 #include "handoff.h"
 #include "idgen.h"
@@ -20,9 +21,11 @@
 #include "options.h"
 #include "outbox.h"
 #include "pending.h"
+#include "presence.h"
 #include "sessions.h"
 #include "store.h"
 #include "topics.h"
+#include "typing.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +38,8 @@ struct chat_stats {
 	unsigned long long refused_sends; /* all reasons */
 	unsigned long long requests;
 	unsigned long long receipts;
+	unsigned long long presence_changes;
+	unsigned long long typing;
 	unsigned long long rate_limited;
 	unsigned long long auth_refused;
 };
@@ -47,6 +52,10 @@ struct chat_plugin {
 	struct chat_members members;
 	struct chat_sessions sessions;
 	struct chat_limits limits;
+	struct chat_presence presence;
+	bool presence_primed; /* restored what the store showed online */
+	struct chat_contacts contacts;
+	struct chat_typing typing;
 	size_t requests_in_flight; /* forwarded, not yet answered */
 	struct chat_pending pending;
 	struct chat_idgen idgen;
@@ -73,6 +82,7 @@ struct chat_client_info {
 	const char *username;
 	const char *address;
 	bool clean_session;
+	long long now_ms;
 };
 
 int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
@@ -110,6 +120,20 @@ bool chat_handle_receipt(struct chat_plugin *p,
  * passes the message, whose seq decides; SUBSCRIBE passes none.) */
 bool chat_channel_allows(struct chat_plugin *p, const char *username,
 			 const char *convo, const void *payload, size_t len);
+
+/* Presence (plugin/presence_link.c): status publishes, the TICK step, and
+ * who may subscribe to or receive a presence topic. */
+bool chat_handle_status(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *payload,
+			size_t len, long long now_ms);
+void chat_presence_tick(struct chat_plugin *p, long long now_ms);
+bool chat_presence_allows(struct chat_plugin *p, const char *viewer,
+			  const char *subject, long long now_ms);
+
+/* Typing indicators (plugin/typing_link.c). */
+bool chat_handle_typing(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *convo,
+			const char *payload, size_t len, long long now_ms);
 
 /* Handlers of the bridge's publishes (plugin/bridge_link.c). */
 void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,

@@ -30,6 +30,14 @@ void chat_publish_free(struct chat_publish *p)
 int chat_outbox_add(struct chat_outbox *box, const char *client_id,
 		    const char *topic, const char *payload, size_t len)
 {
+	return chat_outbox_add_flags(box, client_id, topic, payload, len, 1,
+				     false);
+}
+
+int chat_outbox_add_flags(struct chat_outbox *box, const char *client_id,
+			  const char *topic, const char *payload, size_t len,
+			  int qos, bool retain)
+{
 	struct chat_publish *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
@@ -46,6 +54,8 @@ int chat_outbox_add(struct chat_outbox *box, const char *client_id,
 	memcpy(p->payload, payload, len);
 	((char *)p->payload)[len] = '\0';
 	p->len = len;
+	p->qos = qos;
+	p->retain = retain;
 	if (box->tail)
 		box->tail->next = p;
 	else

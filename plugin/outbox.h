@@ -20,6 +20,8 @@ struct chat_publish {
 	char *topic;
 	void *payload; /* from the outbox allocator */
 	size_t len;
+	int qos;
+	bool retain;
 	struct chat_publish *next;
 };
 
@@ -36,6 +38,12 @@ void chat_outbox_use_allocator(void *(*alloc)(size_t),
  * of memory. */
 int chat_outbox_add(struct chat_outbox *box, const char *client_id,
 		    const char *topic, const char *payload, size_t len);
+
+/* The same with another QoS and retain flag (presence: QoS 1, retained;
+ * typing: QoS 0). */
+int chat_outbox_add_flags(struct chat_outbox *box, const char *client_id,
+			  const char *topic, const char *payload, size_t len,
+			  int qos, bool retain);
 
 /* Detaches the whole list; the caller frees it with chat_publish_free. */
 struct chat_publish *chat_outbox_take(struct chat_outbox *box);

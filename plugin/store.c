@@ -15,6 +15,9 @@ enum statement {
 	STMT_MEMBERS,
 	STMT_MAX_ID,
 	STMT_REVOKED_SINCE,
+	STMT_HIDES,
+	STMT_SHARE,
+	STMT_ONLINE,
 	STMT_COUNT,
 };
 
@@ -32,6 +35,13 @@ static const char *const statement_sql[STMT_COUNT] = {
 			       " WHERE revoked_at > ?1"
 			       " OR (revoked_at = ?1 AND id > ?2)"
 			       " ORDER BY revoked_at, id",
+	[STMT_HIDES] = "SELECT hide_presence FROM users WHERE id = ?1",
+	/* Through the viewer's conversations, then one key lookup each. */
+	[STMT_SHARE] = "SELECT 1 FROM members a JOIN members b"
+		       " ON b.convo_id = a.convo_id AND b.user_id = ?2"
+		       " WHERE a.user_id = ?1 AND a.left_seq IS NULL"
+		       " AND b.left_seq IS NULL LIMIT 1",
+	[STMT_ONLINE] = "SELECT id FROM users WHERE online = 1",
 };
 
 struct chat_store {
@@ -258,6 +268,63 @@ enum chat_store_result chat_store_each_revocation(
 		if (fn)
 			fn(mark->device_id, arg);
 	}
+	finish(stmt);
+	if (rc != SQLITE_DONE) {
+		report(store, "chat database read failed",
+		       sqlite3_errmsg(store->db));
+		return CHAT_STORE_ERROR;
+	}
+	return CHAT_STORE_OK;
+}
+
+enum chat_store_result chat_store_hides_presence(struct chat_store *store,
+						 const char *user,
+						 bool *hidden)
+{
+	enum chat_store_result result;
+	sqlite3_stmt *stmt;
+
+	if (ensure_open(store) != 0)
+		return CHAT_STORE_ERROR;
+	stmt = store->stmt[STMT_HIDES];
+	sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
+	result = step_first(store, stmt);
+	*hidden = result != CHAT_STORE_OK || sqlite3_column_int(stmt, 0) != 0;
+	finish(stmt);
+	return result == CHAT_STORE_ERROR ? CHAT_STORE_ERROR : CHAT_STORE_OK;
+}
+
+enum chat_store_result chat_store_share_conversation(struct chat_store *store,
+						     const char *a,
+						     const char *b,
+						     bool *shared)
+{
+	enum chat_store_result result;
+	sqlite3_stmt *stmt;
+
+	if (ensure_open(store) != 0)
+		return CHAT_STORE_ERROR;
+	stmt = store->stmt[STMT_SHARE];
+	sqlite3_bind_text(stmt, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, b, -1, SQLITE_STATIC);
+	result = step_first(store, stmt);
+	*shared = result == CHAT_STORE_OK;
+	finish(stmt);
+	return result == CHAT_STORE_ERROR ? CHAT_STORE_ERROR : CHAT_STORE_OK;
+}
+
+enum chat_store_result chat_store_each_online_user(
+	struct chat_store *store, void (*fn)(const char *user, void *arg),
+	void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (ensure_open(store) != 0)
+		return CHAT_STORE_ERROR;
+	stmt = store->stmt[STMT_ONLINE];
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(stmt, 0), arg);
 	finish(stmt);
 	if (rc != SQLITE_DONE) {
 		report(store, "chat database read failed",

@@ -75,6 +75,22 @@ enum chat_store_result chat_store_each_member(
 	void (*fn)(const struct chat_store_member *member, void *arg),
 	void *arg);
 
+/* Whether user hides its presence; an unknown user counts as hidden. */
+enum chat_store_result chat_store_hides_presence(struct chat_store *store,
+						 const char *user,
+						 bool *hidden);
+
+/* Whether a and b are both current members of some conversation. */
+enum chat_store_result chat_store_share_conversation(struct chat_store *store,
+						     const char *a,
+						     const char *b,
+						     bool *shared);
+
+/* Calls fn for every user the store records as shown online. */
+enum chat_store_result chat_store_each_online_user(
+	struct chat_store *store, void (*fn)(const char *user, void *arg),
+	void *arg);
+
 /* The largest message id stored, 0 when none. */
 enum chat_store_result chat_store_max_message_id(struct chat_store *store,
 						 uint64_t *id);

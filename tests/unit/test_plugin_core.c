@@ -763,6 +763,97 @@ static void conversation_delivery_budget_caps_fan_out(void **state)
 	free(event);
 }
 
+static bool may_subscribe_presence(struct fixture *f, const char *viewer,
+				   const char *subject)
+{
+	char topic[64];
+	struct chat_acl_request req = {.username = viewer,
+				       .access = CHAT_ACCESS_SUBSCRIBE,
+				       .topic = topic,
+				       .now_ms = T0};
+
+	snprintf(topic, sizeof(topic), "chat/presence/%s", subject);
+	return chat_on_acl(&f->p, &req);
+}
+
+static void presence_is_visible_only_to_those_sharing_a_conversation(
+	void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	sqlite3 *db;
+
+	assert_true(may_subscribe_presence(f, "alice", "alice"));
+	assert_true(may_subscribe_presence(f, "bob", "alice"));
+	assert_true(may_subscribe_presence(f, "carol", "alice")); /* g1 */
+	assert_false(may_subscribe_presence(f, "dave", "alice")); /* left */
+	assert_false(may_subscribe_presence(f, "bob", "nobody"));
+	assert_false(may_subscribe_presence(f, "bob", "+"));
+	/* alice hides: nobody sees hers, and she sees nobody's. */
+	assert_int_equal(chat_db_open(f->db_path, CHAT_DB_READ_WRITE, "off",
+				      1000, &db, err, sizeof(err)),
+			 SQLITE_OK);
+	exec_sql(db, "UPDATE users SET hide_presence = 1 WHERE id = 'alice'");
+	sqlite3_close(db);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"settings\":\"alice\"}]");
+	assert_false(may_subscribe_presence(f, "bob", "alice"));
+	assert_false(may_subscribe_presence(f, "alice", "bob"));
+	assert_true(may_subscribe_presence(f, "alice", "alice"));
+}
+
+static void presence_goes_online_at_the_tick_after_connecting(void **state)
+{
+	struct fixture *f = *state;
+	char *presence = NULL;
+	struct chat_publish *list, *pub;
+	bool retained = false;
+
+	connect_everyone(f); /* ends with a tick */
+	chat_on_tick(&f->p, T0 + 1);
+	list = chat_outbox_take(&f->p.outbox);
+	for (pub = list; pub; pub = pub->next)
+		if (strcmp(pub->topic, "chat/presence/alice") == 0) {
+			retained = pub->retain;
+			presence = strndup(pub->payload, pub->len);
+		}
+	chat_publish_free(list);
+	/* connect_everyone cleared the first tick's outbox: that tick
+	 * published it; this one has nothing new. */
+	assert_null(presence);
+	assert_false(retained);
+	assert_true(chat_presence_shown_online(&f->p.presence, "alice"));
+}
+
+static void typing_reaches_the_other_members_at_qos_0(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_publish *list, *pub;
+	int to_bob = 0, to_alice = 0;
+
+	connect_everyone(f);
+	assert_true(publish(f, &f->alice_conn, "alice-1", "alice",
+			    "chat/typing/c1", ""));
+	list = chat_outbox_take(&f->p.outbox);
+	for (pub = list; pub; pub = pub->next) {
+		if (strcmp(pub->topic, "chat/u/bob/typing") == 0) {
+			to_bob++;
+			assert_int_equal(pub->qos, 0);
+			assert_false(pub->retain);
+		}
+		to_alice += strcmp(pub->topic, "chat/u/alice/typing") == 0;
+	}
+	chat_publish_free(list);
+	assert_int_equal(to_bob, 1);
+	assert_int_equal(to_alice, 0);
+	/* Again at once: dropped quietly. A non-member is refused. */
+	assert_true(publish(f, &f->alice_conn, "alice-1", "alice",
+			    "chat/typing/c1", "{\"typing\":false}"));
+	assert_int_equal(count_to(f, "chat/u/bob/typing"), 0);
+	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
+			     "chat/typing/c1", ""));
+}
+
 static void revoke_tokens_of(struct fixture *f, const char *user)
 {
 	char err[256], sql[160];
@@ -871,6 +962,15 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			conversation_delivery_budget_caps_fan_out, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			presence_is_visible_only_to_those_sharing_a_conversation,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			presence_goes_online_at_the_tick_after_connecting,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			typing_reaches_the_other_members_at_qos_0, setup,
 			teardown),
 	};
 

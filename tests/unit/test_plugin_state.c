@@ -3,11 +3,15 @@
 #include "plugin/idgen.h"
 #include "plugin/limits.h"
 #include "plugin/pending.h"
+#include "plugin/presence.h"
+#include "plugin/typing.h"
 #include "plugin/sessions.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #define T0 1764770000000LL /* some wall-clock time, ms */
@@ -233,6 +237,151 @@ static void rate_limit_allows_a_burst_then_the_rate(void **state)
 	chat_limits_clear(&l);
 }
 
+/* A fake connection table and a record of what presence published. */
+static size_t fake_connections[4];
+static char published[16][32];
+static int published_count;
+
+static size_t connections_of(const char *user, void *arg)
+{
+	(void)arg;
+	return fake_connections[user[0] - 'a'];
+}
+
+static void record(const struct chat_presence_change *c, void *arg)
+{
+	(void)arg;
+	snprintf(published[published_count++ % 16], 32, "%s %s", c->user,
+		 c->online ? "online" : "offline");
+}
+
+static void presence_setup(struct chat_presence *p)
+{
+	memset(fake_connections, 0, sizeof(fake_connections));
+	published_count = 0;
+	chat_presence_init(p, 5000, 2000);
+}
+
+static void step(struct chat_presence *p, long long t)
+{
+	chat_presence_evaluate(p, t, connections_of, record, NULL);
+}
+
+static void presence_online_while_any_device_is_connected(void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	fake_connections[0] = 1; /* alice's phone */
+	chat_presence_touch(&p, "alice", T0);
+	step(&p, T0);
+	assert_int_equal(published_count, 1);
+	assert_string_equal(published[0], "alice online");
+	fake_connections[0] = 2; /* and her laptop */
+	chat_presence_touch(&p, "alice", T0 + 100);
+	fake_connections[0] = 1; /* the phone leaves */
+	chat_presence_touch(&p, "alice", T0 + 3000);
+	step(&p, T0 + 10000);
+	assert_int_equal(published_count, 1);
+	fake_connections[0] = 0; /* the laptop too */
+	chat_presence_touch(&p, "alice", T0 + 20000);
+	step(&p, T0 + 24000); /* within the grace period */
+	assert_int_equal(published_count, 1);
+	step(&p, T0 + 25000);
+	assert_int_equal(published_count, 2);
+	assert_string_equal(published[1], "alice offline");
+	chat_presence_clear(&p);
+}
+
+static void presence_does_not_flap_on_a_quick_reconnect(void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	fake_connections[1] = 1;
+	chat_presence_touch(&p, "bob", T0);
+	step(&p, T0);
+	fake_connections[1] = 0;
+	chat_presence_touch(&p, "bob", T0 + 10000);
+	step(&p, T0 + 11000);
+	fake_connections[1] = 1;
+	chat_presence_touch(&p, "bob", T0 + 12000);
+	step(&p, T0 + 20000);
+	assert_int_equal(published_count, 1); /* only the first online */
+	chat_presence_clear(&p);
+}
+
+static void presence_never_shows_a_connection_that_failed_at_once(void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	fake_connections[2] = 1;
+	chat_presence_touch(&p, "carol", T0); /* authenticated */
+	fake_connections[2] = 0;
+	chat_presence_touch(&p, "carol", T0); /* gone before the TICK */
+	step(&p, T0);
+	step(&p, T0 + 60000);
+	assert_int_equal(published_count, 0);
+	chat_presence_clear(&p);
+}
+
+static void presence_changes_at_most_once_per_interval(void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	p.grace_ms = 0;
+	fake_connections[0] = 1;
+	chat_presence_touch(&p, "alice", T0);
+	step(&p, T0);
+	fake_connections[0] = 0;
+	chat_presence_touch(&p, "alice", T0 + 100);
+	step(&p, T0 + 100);
+	assert_int_equal(published_count, 1);
+	step(&p, T0 + 2000);
+	assert_int_equal(published_count, 2);
+	chat_presence_clear(&p);
+}
+
+static void presence_stale_online_is_corrected_after_a_restart(void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	chat_presence_assume_online(&p, "alice", T0);
+	chat_presence_assume_online(&p, "bob", T0);
+	fake_connections[1] = 1; /* bob reconnects in time */
+	chat_presence_touch(&p, "bob", T0 + 1000);
+	step(&p, T0 + 1000);
+	assert_int_equal(published_count, 0);
+	step(&p, T0 + 5000);
+	assert_int_equal(published_count, 1);
+	assert_string_equal(published[0], "alice offline");
+	chat_presence_clear(&p);
+}
+
+static void typing_is_let_through_once_per_interval(void **state)
+{
+	struct chat_typing t;
+
+	(void)state;
+	chat_typing_init(&t, 1000);
+	assert_true(chat_typing_allow(&t, "alice", "c1", T0));
+	assert_false(chat_typing_allow(&t, "alice", "c1", T0 + 500));
+	assert_true(chat_typing_allow(&t, "alice", "c2", T0 + 500));
+	assert_true(chat_typing_allow(&t, "bob", "c1", T0 + 500));
+	assert_true(chat_typing_allow(&t, "alice", "c1", T0 + 1000));
+	chat_typing_expire(&t, T0 + 5000);
+	assert_int_equal(t.count, 0);
+	chat_typing_clear(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +397,14 @@ int main(void)
 		cmocka_unit_test(a_user_keeps_a_bounded_number_of_client_ids),
 		cmocka_unit_test(unanswered_requests_are_counted_per_connection),
 		cmocka_unit_test(rate_limit_allows_a_burst_then_the_rate),
+		cmocka_unit_test(presence_online_while_any_device_is_connected),
+		cmocka_unit_test(presence_does_not_flap_on_a_quick_reconnect),
+		cmocka_unit_test(
+			presence_never_shows_a_connection_that_failed_at_once),
+		cmocka_unit_test(presence_changes_at_most_once_per_interval),
+		cmocka_unit_test(
+			presence_stale_online_is_corrected_after_a_restart),
+		cmocka_unit_test(typing_is_let_through_once_per_interval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,167 @@
+#include "presence.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+#include <utlist.h>
+
+struct presence_user {
+	UT_hash_handle hh;
+	struct presence_user *prev, *next; /* on the dirty list */
+	bool on_dirty_list;
+	char *user;
+	bool shown_online;
+	char shown_status[CHAT_STATUS_MAX];
+	char status[CHAT_STATUS_MAX];
+	long long alone_since_ms; /* when the last connection went; 0: none */
+	long long changed_ms;	  /* last shown change */
+};
+
+void chat_presence_init(struct chat_presence *p, long long grace_ms,
+			long long min_interval_ms)
+{
+	memset(p, 0, sizeof(*p));
+	p->grace_ms = grace_ms;
+	p->min_interval_ms = min_interval_ms;
+}
+
+static void forget(struct chat_presence *p, struct presence_user *u)
+{
+	if (u->on_dirty_list)
+		DL_DELETE(p->dirty, u);
+	HASH_DEL(p->by_user, u);
+	free(u->user);
+	free(u);
+}
+
+void chat_presence_clear(struct chat_presence *p)
+{
+	struct presence_user *u, *tmp;
+
+	HASH_ITER(hh, p->by_user, u, tmp)
+		forget(p, u);
+}
+
+static struct presence_user *get(struct chat_presence *p, const char *user)
+{
+	struct presence_user *u = NULL;
+
+	HASH_FIND_STR(p->by_user, user, u);
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (u == NULL || (u->user = strdup(user)) == NULL) {
+		free(u);
+		return NULL;
+	}
+	snprintf(u->status, sizeof(u->status), "available");
+	HASH_ADD_KEYPTR(hh, p->by_user, u->user, strlen(u->user), u);
+	return u;
+}
+
+static void mark_dirty(struct chat_presence *p, struct presence_user *u)
+{
+	if (u->on_dirty_list)
+		return;
+	DL_APPEND(p->dirty, u);
+	u->on_dirty_list = true;
+}
+
+void chat_presence_touch(struct chat_presence *p, const char *user,
+			 long long now_ms)
+{
+	struct presence_user *u = get(p, user);
+
+	if (u == NULL)
+		return;
+	/* Evaluation tells whether the user is alone; remember when it may
+	 * have become so, for last seen and the grace period. */
+	u->alone_since_ms = now_ms;
+	mark_dirty(p, u);
+}
+
+void chat_presence_set_status(struct chat_presence *p, const char *user,
+			      const char *status, long long now_ms)
+{
+	struct presence_user *u = get(p, user);
+
+	(void)now_ms;
+	if (u == NULL)
+		return;
+	snprintf(u->status, sizeof(u->status), "%s", status);
+	mark_dirty(p, u);
+}
+
+void chat_presence_assume_online(struct chat_presence *p, const char *user,
+				 long long now_ms)
+{
+	struct presence_user *u = get(p, user);
+
+	if (u == NULL)
+		return;
+	u->shown_online = true;
+	snprintf(u->shown_status, sizeof(u->shown_status), "%s", u->status);
+	/* The grace period runs from now: clients reconnecting after a
+	 * restart get the time to do so. */
+	u->alone_since_ms = now_ms;
+	u->changed_ms = now_ms - p->min_interval_ms;
+	mark_dirty(p, u);
+}
+
+/* One user's step; true when it needs another look later. */
+static bool evaluate_user(struct chat_presence *p, struct presence_user *u,
+			  long long now_ms, size_t connections,
+			  void (*emit)(const struct chat_presence_change *c,
+				       void *arg),
+			  void *arg)
+{
+	struct chat_presence_change change = {.user = u->user};
+	bool want_online = connections > 0;
+
+	if (want_online == u->shown_online &&
+	    (!want_online || strcmp(u->status, u->shown_status) == 0))
+		return false;
+	if (!want_online && now_ms - u->alone_since_ms < p->grace_ms)
+		return true;
+	if (now_ms - u->changed_ms < p->min_interval_ms)
+		return true;
+	change.online = want_online;
+	change.status = u->status;
+	change.last_seen = u->alone_since_ms;
+	emit(&change, arg);
+	u->shown_online = want_online;
+	snprintf(u->shown_status, sizeof(u->shown_status), "%s", u->status);
+	u->changed_ms = now_ms;
+	return false;
+}
+
+void chat_presence_evaluate(struct chat_presence *p, long long now_ms,
+			    size_t (*connections)(const char *user, void *arg),
+			    void (*emit)(const struct chat_presence_change *c,
+					 void *arg),
+			    void *arg)
+{
+	struct presence_user *u, *tmp;
+
+	DL_FOREACH_SAFE(p->dirty, u, tmp)
+	{
+		size_t n = connections(u->user, arg);
+
+		if (evaluate_user(p, u, now_ms, n, emit, arg))
+			continue;
+		DL_DELETE(p->dirty, u);
+		u->on_dirty_list = false;
+		/* Offline and settled: nothing worth remembering. */
+		if (!u->shown_online && n == 0)
+			forget(p, u);
+	}
+}
+
+bool chat_presence_shown_online(struct chat_presence *p, const char *user)
+{
+	struct presence_user *u = NULL;
+
+	HASH_FIND_STR(p->by_user, user, u);
+	return u && u->shown_online;
+}

@@ -1,0 +1,136 @@
+/*
+ * Presence as clients see it: the retained {prefix}/presence/{user}
+ * topics the plugin publishes, the status a user may set, and who may
+ * subscribe to whose presence.
+ */
+#include "core.h"
+
+#include "text.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATUS_MAX_BYTES 128
+
+
+static char *presence_json(const struct chat_presence_change *c,
+			   long long now_ms)
+{
+	cJSON *obj = cJSON_CreateObject();
+	char *out = NULL;
+	bool ok;
+
+	if (obj == NULL)
+		return NULL;
+	ok = cJSON_AddStringToObject(obj, "user", c->user) &&
+	     cJSON_AddBoolToObject(obj, "online", c->online);
+	if (ok && c->online)
+		ok = cJSON_AddStringToObject(obj, "status", c->status) &&
+		     cJSON_AddNumberToObject(obj, "since", (double)now_ms);
+	else if (ok)
+		ok = cJSON_AddNumberToObject(obj, "last_seen",
+					     (double)c->last_seen) != NULL;
+	if (ok)
+		out = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	return out;
+}
+
+struct emit_context {
+	struct chat_plugin *p;
+	long long now_ms;
+};
+
+/* Publishes the change (retained, for whoever may see it) and hands it to
+ * the bridge, which keeps online and last seen across restarts. */
+static void emit_change(const struct chat_presence_change *c, void *arg)
+{
+	struct emit_context *ctx = arg;
+	struct chat_plugin *p = ctx->p;
+	char topic[CHAT_TOPIC_MAX];
+	char *text = presence_json(c, ctx->now_ms);
+
+	if (text && chat_topic_presence(&p->topics, c->user, topic,
+					sizeof(topic))) {
+		chat_outbox_add_flags(&p->outbox, NULL, topic, text,
+				      strlen(text), 1, true);
+		chat_handoff_add(&p->handoff, CHAT_HANDOFF_PRESENCE, text,
+				 &p->outbox);
+		p->stats.presence_changes++;
+	}
+	free(text);
+}
+
+static size_t connections_of(const char *user, void *arg)
+{
+	struct emit_context *ctx = arg;
+
+	return chat_sessions_connections_of(&ctx->p->sessions, user);
+}
+
+static void assume_online(const char *user, void *arg)
+{
+	struct emit_context *ctx = arg;
+
+	chat_presence_assume_online(&ctx->p->presence, user, ctx->now_ms);
+}
+
+void chat_presence_tick(struct chat_plugin *p, long long now_ms)
+{
+	struct emit_context ctx = {p, now_ms};
+
+	/* Whoever the store showed online before a restart is shown
+	 * offline unless it comes back: no stale "online" survives. */
+	if (!p->presence_primed &&
+	    chat_store_each_online_user(p->store, assume_online, &ctx) ==
+		    CHAT_STORE_OK)
+		p->presence_primed = true;
+	chat_presence_evaluate(&p->presence, now_ms, connections_of,
+			       emit_change, &ctx);
+}
+
+bool chat_presence_allows(struct chat_plugin *p, const char *viewer,
+			  const char *subject, long long now_ms)
+{
+	return chat_contacts_may_see(&p->contacts, viewer, subject, now_ms);
+}
+
+static bool valid_status(const char *payload, size_t len, char *status)
+{
+	const cJSON *item;
+	cJSON *root;
+	bool ok = false;
+
+	if (payload == NULL || len > STATUS_MAX_BYTES ||
+	    !chat_json_text_acceptable(payload, len))
+		return false;
+	root = chat_json_parse_exact(payload, len);
+	item = cJSON_GetObjectItemCaseSensitive(root, "status");
+	if (cJSON_IsString(item) && (strcmp(item->valuestring, "away") == 0 ||
+				     strcmp(item->valuestring, "available") ==
+					     0)) {
+		snprintf(status, CHAT_STATUS_MAX, "%s", item->valuestring);
+		ok = true;
+	}
+	cJSON_Delete(root);
+	return ok;
+}
+
+bool chat_handle_status(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *payload,
+			size_t len, long long now_ms)
+{
+	char status[CHAT_STATUS_MAX];
+
+	if (!valid_status(payload, len, status)) {
+		chat_send_error_event(p, ci->username, "bad_request",
+				      "a status is {\"status\":\"away\"} or "
+				      "{\"status\":\"available\"}",
+				      NULL, NULL);
+		return false;
+	}
+	chat_presence_set_status(&p->presence, ci->username, status, now_ms);
+	return true;
+}
