@@ -34,6 +34,8 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->user_request_burst = 50;
 	opts->user_receipt_rate = 100;
 	opts->user_receipt_burst = 200;
+	opts->user_upload_rate = 64;
+	opts->user_upload_burst = 128;
 	opts->convo_delivery_rate = 20000;
 	opts->group_fanout_max = 1024;
 	opts->group_members_max = 100000;
@@ -113,6 +115,8 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("user_request_burst", user_request_burst, 1, 1000000),
 	LONG_OPTION("user_receipt_rate", user_receipt_rate, 1, 1000000),
 	LONG_OPTION("user_receipt_burst", user_receipt_burst, 1, 1000000),
+	LONG_OPTION("user_upload_rate", user_upload_rate, 1, 1000000),
+	LONG_OPTION("user_upload_burst", user_upload_burst, 1, 1000000),
 	LONG_OPTION("convo_delivery_rate", convo_delivery_rate, 1, 100000000),
 	LONG_OPTION("group_fanout_max", group_fanout_max, 2, 1000000),
 	LONG_OPTION("group_members_max", group_members_max, 2, 10000000),

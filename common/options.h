@@ -35,6 +35,8 @@ struct chat_options {
 	long user_request_burst;
 	long user_receipt_rate;	   /* receipts per second per user */
 	long user_receipt_burst;
+	long user_upload_rate;	   /* file chunks per second per user */
+	long user_upload_burst;
 	long convo_delivery_rate;  /* deliveries per second per conversation */
 	long group_fanout_max;	   /* members fanned out to inboxes */
 	long group_members_max;

@@ -3,6 +3,7 @@
 #include "ids.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void chat_topics_init(struct chat_topics *t, const char *prefix)
@@ -17,6 +18,9 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 	snprintf(t->status, sizeof(t->status), "%s/status", prefix);
 	snprintf(t->typing_prefix, sizeof(t->typing_prefix), "%s/typing/",
 		 prefix);
+	snprintf(t->upload_prefix, sizeof(t->upload_prefix), "%s/upload/",
+		 prefix);
+	snprintf(t->keys_prefix, sizeof(t->keys_prefix), "%s/keys/", prefix);
 	snprintf(t->request, sizeof(t->request), "%s/req", prefix);
 	snprintf(t->inbox_prefix, sizeof(t->inbox_prefix), "%s/u/", prefix);
 	snprintf(t->internal_prefix, sizeof(t->internal_prefix),
@@ -29,6 +33,8 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 		 "%sin/receipts", t->internal_prefix);
 	snprintf(t->bridge_presence, sizeof(t->bridge_presence),
 		 "%sin/presence", t->internal_prefix);
+	snprintf(t->bridge_upload, sizeof(t->bridge_upload), "%sin/upload",
+		 t->internal_prefix);
 	snprintf(t->bridge_hello, sizeof(t->bridge_hello), "%shello",
 		 t->internal_prefix);
 	snprintf(t->bridge_committed, sizeof(t->bridge_committed),
@@ -88,6 +94,48 @@ const char *chat_topic_typing_convo(const struct chat_topics *t,
 				    const char *topic)
 {
 	return convo_after(t->typing_prefix, topic);
+}
+
+const char *chat_topic_keys_user(const struct chat_topics *t,
+				 const char *topic)
+{
+	size_t plen = strlen(t->keys_prefix);
+
+	if (strncmp(topic, t->keys_prefix, plen) != 0)
+		return NULL;
+	return chat_valid_user_id(topic + plen) ? topic + plen : NULL;
+}
+
+bool chat_topic_upload(const struct chat_topics *t, const char *topic,
+		       char *id, size_t idlen, long *index, long max_index)
+{
+	size_t plen = strlen(t->upload_prefix);
+	const char *rest, *slash;
+	char *end;
+	size_t len;
+
+	if (strncmp(topic, t->upload_prefix, plen) != 0)
+		return false;
+	rest = topic + plen;
+	slash = strchr(rest, '/');
+	if (slash == NULL || (len = (size_t)(slash - rest)) == 0 ||
+	    len >= idlen)
+		return false;
+	memcpy(id, rest, len);
+	id[len] = '\0';
+	if (!chat_valid_convo_id(id) || slash[1] < '0' || slash[1] > '9' ||
+	    strlen(slash + 1) > 9)
+		return false;
+	*index = strtol(slash + 1, &end, 10);
+	return *end == '\0' && *index <= max_index;
+}
+
+bool chat_topic_keys(const struct chat_topics *t, const char *user,
+		     char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", t->keys_prefix, user);
+
+	return n > 0 && (size_t)n < outlen;
 }
 
 bool chat_topic_presence(const struct chat_topics *t, const char *user,

@@ -8,6 +8,8 @@
  *   {p}/presence/{user}     server -> contacts: presence, retained
  *   {p}/status              client -> server: away / available
  *   {p}/typing/{convo}      client -> server: typing, QoS 0
+ *   {p}/upload/{id}/{index} client -> server: a chunk of a file
+ *   {p}/keys/{user}         server -> all: key changes, retained
  *   {p}/u/{user}/{kind}     server -> client: inbox (msg, resp, event)
  *   ${p}/bridge/...         plugin <-> bridge only
  */
@@ -29,6 +31,8 @@ struct chat_topics {
 	char presence_prefix[CHAT_PREFIX_MAX + 16]; /* "{p}/presence/" */
 	char status[CHAT_PREFIX_MAX + 8];	    /* "{p}/status" */
 	char typing_prefix[CHAT_PREFIX_MAX + 16];   /* "{p}/typing/" */
+	char upload_prefix[CHAT_PREFIX_MAX + 16];   /* "{p}/upload/" */
+	char keys_prefix[CHAT_PREFIX_MAX + 16];	    /* "{p}/keys/" */
 	char request[CHAT_PREFIX_MAX + 8];	 /* "{p}/req" */
 	char inbox_prefix[CHAT_PREFIX_MAX + 8];	 /* "{p}/u/" */
 	char internal_prefix[CHAT_PREFIX_MAX + 16]; /* "${p}/bridge/" */
@@ -36,6 +40,7 @@ struct chat_topics {
 	char bridge_requests[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_receipts[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
 	char bridge_presence[CHAT_PREFIX_MAX + 32]; /* plugin -> bridge */
+	char bridge_upload[CHAT_PREFIX_MAX + 32];   /* plugin -> bridge */
 	char bridge_hello[CHAT_PREFIX_MAX + 32];    /* bridge -> plugin */
 	char bridge_committed[CHAT_PREFIX_MAX + 32]; /* bridge -> plugin */
 	char bridge_reply[CHAT_PREFIX_MAX + 32];     /* bridge -> plugin */
@@ -64,6 +69,19 @@ const char *chat_topic_presence_user(const struct chat_topics *t,
 				     const char *topic);
 const char *chat_topic_typing_convo(const struct chat_topics *t,
 				    const char *topic);
+
+/* For "{p}/keys/{user}" with a valid user id returns the user part. */
+const char *chat_topic_keys_user(const struct chat_topics *t,
+				 const char *topic);
+
+/* For "{p}/upload/{id}/{index}" with a valid id and a decimal index up to
+ * max_index, writes both and returns true. */
+bool chat_topic_upload(const struct chat_topics *t, const char *topic,
+		       char *id, size_t idlen, long *index, long max_index);
+
+/* Writes "{p}/keys/{user}". Returns false when it does not fit. */
+bool chat_topic_keys(const struct chat_topics *t, const char *user,
+		     char *out, size_t outlen);
 
 /* Writes "{p}/presence/{user}". Returns false when it does not fit. */
 bool chat_topic_presence(const struct chat_topics *t, const char *user,

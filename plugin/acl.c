@@ -16,6 +16,14 @@ static bool in_own_inbox(const struct chat_topics *t, const char *user,
 	       topic[plen + ulen] == '/';
 }
 
+static bool is_upload_topic(const struct chat_topics *t, const char *topic)
+{
+	char id[CHAT_ID_MAX + 1];
+	long index;
+
+	return chat_topic_upload(t, topic, id, sizeof(id), &index, 1000000);
+}
+
 static bool service_allows(const struct chat_topics *t,
 			   enum chat_access access, const char *topic)
 {
@@ -37,13 +45,17 @@ static bool user_allows(const struct chat_topics *t, const char *user,
 	switch (access) {
 	case CHAT_ACCESS_READ:
 	case CHAT_ACCESS_SUBSCRIBE:
-		return in_own_inbox(t, user, topic);
+		/* Key changes are public; presence and broadcast topics are
+		 * decided by the plugin's core, which knows the members. */
+		return in_own_inbox(t, user, topic) ||
+		       chat_topic_keys_user(t, topic) != NULL;
 	case CHAT_ACCESS_WRITE:
 		return !retain && (strcmp(topic, t->request) == 0 ||
 				   strcmp(topic, t->status) == 0 ||
 				   chat_topic_send_convo(t, topic) != NULL ||
 				   chat_topic_ack_convo(t, topic) != NULL ||
-				   chat_topic_typing_convo(t, topic) != NULL);
+				   chat_topic_typing_convo(t, topic) != NULL ||
+				   is_upload_topic(t, topic));
 	case CHAT_ACCESS_UNSUBSCRIBE:
 		return true;
 	}

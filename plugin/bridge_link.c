@@ -121,6 +121,25 @@ static void publish_committed(struct chat_plugin *p, const cJSON *entry,
 	free(text);
 }
 
+/* A user's identity key or device list changed: retained, for anyone who
+ * encrypts to that user. */
+static void publish_keys(struct chat_plugin *p, const cJSON *entry,
+			 const cJSON *keys)
+{
+	const char *user = string_field(entry, "user");
+	char topic[CHAT_TOPIC_MAX];
+	char *text;
+
+	if (user == NULL ||
+	    !chat_topic_keys(&p->topics, user, topic, sizeof(topic)))
+		return;
+	text = cJSON_PrintUnformatted(keys);
+	if (text)
+		chat_outbox_add_flags(&p->outbox, NULL, topic, text,
+				      strlen(text), 1, true);
+	free(text);
+}
+
 /* Receipts and cursor moves, for one user's devices. */
 static void publish_event(struct chat_plugin *p, const cJSON *entry,
 			  const cJSON *event)
@@ -158,6 +177,7 @@ static void handle_entry(struct chat_plugin *p, const cJSON *entry)
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(entry, "msg");
 	const cJSON *reject = cJSON_GetObjectItemCaseSensitive(entry, "reject");
 	const cJSON *event = cJSON_GetObjectItemCaseSensitive(entry, "event");
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(entry, "keys");
 	const char *membership = string_field(entry, "membership");
 	const char *settings = string_field(entry, "settings");
 
@@ -175,6 +195,8 @@ static void handle_entry(struct chat_plugin *p, const cJSON *entry)
 		report_rejection(p, reject);
 	} else if (cJSON_IsObject(event)) {
 		publish_event(p, entry, event);
+	} else if (cJSON_IsObject(keys)) {
+		publish_keys(p, entry, keys);
 	}
 }
 
@@ -205,13 +227,16 @@ static void forward_reply(struct chat_plugin *p, const char *payload,
 	const char *newline = memchr(payload, '\n', len);
 	char topic[CHAT_TOPIC_MAX];
 	cJSON *header;
-	const char *user, *client, *owner;
+	const char *user, *client, *owner, *kind;
 
 	if (newline == NULL)
 		return;
 	header = cJSON_ParseWithLength(payload, (size_t)(newline - payload));
 	user = string_field(header, "user");
 	client = string_field(header, "client");
+	/* A file chunk goes to the blob topic, everything else to resp. */
+	kind = string_field(header, "kind");
+	kind = kind && strcmp(kind, "blob") == 0 ? "blob" : "resp";
 	if (client) {
 		chat_sessions_request_answered(&p->sessions, client);
 		if (p->requests_in_flight > 0)
@@ -220,7 +245,7 @@ static void forward_reply(struct chat_plugin *p, const char *payload,
 	owner = client ? chat_sessions_owner(&p->sessions, client) : NULL;
 	/* The client id may have been handed to someone else since. */
 	if (user && owner && strcmp(owner, user) == 0 &&
-	    chat_topic_inbox(&p->topics, user, "resp", topic, sizeof(topic)))
+	    chat_topic_inbox(&p->topics, user, kind, topic, sizeof(topic)))
 		chat_outbox_add(&p->outbox, client, topic, newline + 1,
 				len - (size_t)(newline + 1 - payload));
 	cJSON_Delete(header);

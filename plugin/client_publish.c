@@ -167,14 +167,13 @@ static void respond_error(struct chat_plugin *p,
 
 /* Unanswered requests are capped per connection and server-wide: each
  * answer may be large, and the broker queues answers for slow readers. */
-static enum chat_error admit_request(struct chat_plugin *p,
-				     const struct chat_client_info *ci,
-				     long long now_ms)
+enum chat_error chat_admit_request(struct chat_plugin *p,
+				   const struct chat_client_info *ci,
+				   enum chat_limit_kind kind, long long now_ms)
 {
 	if (!p->bridge_ready)
 		return CHAT_ERR_UNAVAILABLE;
-	if (!chat_limits_take(&p->limits, CHAT_LIMIT_REQUEST, ci->username,
-			      now_ms)) {
+	if (!chat_limits_take(&p->limits, kind, ci->username, now_ms)) {
 		p->stats.rate_limited++;
 		return CHAT_ERR_RATE_LIMITED;
 	}
@@ -183,6 +182,13 @@ static enum chat_error admit_request(struct chat_plugin *p,
 	    p->requests_in_flight >= (size_t)p->opts.max_requests)
 		return CHAT_ERR_BUSY;
 	return CHAT_OK;
+}
+
+void chat_request_forwarded(struct chat_plugin *p,
+			    const struct chat_client_info *ci)
+{
+	p->requests_in_flight++;
+	chat_sessions_request_started(&p->sessions, ci->client_id);
 }
 
 bool chat_handle_request(struct chat_plugin *p,
@@ -196,9 +202,16 @@ bool chat_handle_request(struct chat_plugin *p,
 	e = chat_request_parse(payload, len,
 			       (size_t)p->opts.max_request_bytes, &req);
 	if (e == CHAT_OK)
-		e = admit_request(p, ci, now_ms);
+		e = chat_admit_request(p, ci, CHAT_LIMIT_REQUEST, now_ms);
 	if (e == CHAT_OK) {
-		item = chat_request_wrap(&req, ci->username, ci->client_id);
+		struct chat_requester from = {
+			.user = ci->username,
+			.client_id = ci->client_id,
+			.device_id = chat_sessions_device_of(&p->sessions,
+							     ci->client_id),
+		};
+
+		item = chat_request_wrap(&req, &from);
 		if (item == NULL ||
 		    chat_handoff_add(&p->handoff, CHAT_HANDOFF_REQUESTS, item,
 				     &p->outbox) != 0)
@@ -206,8 +219,7 @@ bool chat_handle_request(struct chat_plugin *p,
 	}
 	if (e == CHAT_OK) {
 		p->stats.requests++;
-		p->requests_in_flight++;
-		chat_sessions_request_started(&p->sessions, ci->client_id);
+		chat_request_forwarded(p, ci);
 	} else {
 		respond_error(p, ci, &req, e);
 	}

@@ -37,6 +37,8 @@ static void init_limits(struct chat_plugin *p)
 					(double)o->user_request_burst},
 		[CHAT_LIMIT_RECEIPT] = {(double)o->user_receipt_rate,
 					(double)o->user_receipt_burst},
+		[CHAT_LIMIT_UPLOAD] = {(double)o->user_upload_rate,
+				       (double)o->user_upload_burst},
 	};
 
 	chat_limits_init(&p->limits, rates);
@@ -269,6 +271,9 @@ bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
 		return chat_handle_typing(p, ci, convo, payload, len, now_ms);
 	if (strcmp(topic, p->topics.status) == 0)
 		return chat_handle_status(p, ci, payload, len, now_ms);
+	if (strncmp(topic, p->topics.upload_prefix,
+		    strlen(p->topics.upload_prefix)) == 0)
+		return chat_handle_upload(p, ci, topic, payload, len, now_ms);
 	convo = chat_topic_send_convo(&p->topics, topic);
 	if (convo == NULL)
 		return false; /* the ACL admits no other topic */

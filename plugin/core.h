@@ -130,6 +130,20 @@ void chat_presence_tick(struct chat_plugin *p, long long now_ms);
 bool chat_presence_allows(struct chat_plugin *p, const char *viewer,
 			  const char *subject, long long now_ms);
 
+/* File chunks (plugin/upload.c). */
+bool chat_handle_upload(struct chat_plugin *p,
+			const struct chat_client_info *ci, const char *topic,
+			const void *payload, size_t len, long long now_ms);
+
+/* Admission of work the bridge answers (requests, file chunks): the user's
+ * rate of that kind, and unanswered requests per connection and in all.
+ * chat_request_forwarded counts one more once it is on its way. */
+enum chat_error chat_admit_request(struct chat_plugin *p,
+				   const struct chat_client_info *ci,
+				   enum chat_limit_kind kind, long long now_ms);
+void chat_request_forwarded(struct chat_plugin *p,
+			    const struct chat_client_info *ci);
+
 /* Typing indicators (plugin/typing_link.c). */
 bool chat_handle_typing(struct chat_plugin *p,
 			const struct chat_client_info *ci, const char *convo,

@@ -8,6 +8,35 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A file id is the hex BLAKE2b-256 of its ciphertext. */
+static bool valid_blob_id(const char *id)
+{
+	if (strlen(id) != CHAT_BLOB_ID_LEN)
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return false;
+	return true;
+}
+
+/* Absent, or an array of at most CHAT_ATTACHMENTS_MAX file ids. */
+static bool valid_attachments(const cJSON *list)
+{
+	const cJSON *item;
+
+	if (list == NULL)
+		return true;
+	if (!cJSON_IsArray(list) ||
+	    cJSON_GetArraySize(list) > CHAT_ATTACHMENTS_MAX)
+		return false;
+	cJSON_ArrayForEach(item, list)
+	{
+		if (!cJSON_IsString(item) || !valid_blob_id(item->valuestring))
+			return false;
+	}
+	return true;
+}
+
 enum chat_error chat_envelope_parse(const char *payload, size_t len,
 				    size_t max_bytes,
 				    struct chat_envelope *env)
@@ -28,7 +57,9 @@ enum chat_error chat_envelope_parse(const char *payload, size_t len,
 	if (cJSON_IsString(cmid) && chat_valid_cmid(cmid->valuestring))
 		env->cmid = cmid->valuestring;
 	body = cJSON_GetObjectItemCaseSensitive(env->root, "body");
-	if (env->cmid == NULL || !cJSON_IsString(body))
+	if (env->cmid == NULL || !cJSON_IsString(body) ||
+	    !valid_attachments(
+		    cJSON_GetObjectItemCaseSensitive(env->root, "attachments")))
 		return CHAT_ERR_BAD_ENVELOPE;
 	return CHAT_OK;
 }
@@ -44,7 +75,7 @@ char *chat_envelope_stamp(struct chat_envelope *env,
 			  const struct chat_stamp *stamp)
 {
 	cJSON *obj = cJSON_CreateObject();
-	cJSON *body;
+	cJSON *body, *attachments;
 	char id[24];
 	char *out = NULL;
 
@@ -62,6 +93,10 @@ char *chat_envelope_stamp(struct chat_envelope *env,
 	if (body == NULL)
 		goto done;
 	cJSON_AddItemToObject(obj, "body", body);
+	attachments = cJSON_DetachItemFromObjectCaseSensitive(env->root,
+							       "attachments");
+	if (attachments)
+		cJSON_AddItemToObject(obj, "attachments", attachments);
 	if (!cJSON_AddStringToObject(obj, "client", stamp->client_id))
 		goto done;
 	out = cJSON_PrintUnformatted(obj);

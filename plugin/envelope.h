@@ -12,6 +12,9 @@
 
 struct cJSON;
 
+#define CHAT_ATTACHMENTS_MAX 10
+#define CHAT_BLOB_ID_LEN 64 /* hex */
+
 struct chat_envelope {
 	struct cJSON *root;
 	const char *cmid; /* points into root */
@@ -19,9 +22,10 @@ struct chat_envelope {
 
 /*
  * Parses and validates a send payload: at most max_bytes, UTF-8 without
- * NUL, a JSON object with a valid "cmid" and a string "body". Fields other
- * than those two are ignored. On error env->cmid is still set when it was
- * readable. The caller frees env with chat_envelope_free in every case.
+ * NUL, a JSON object with a valid "cmid", a string "body" and optionally
+ * "attachments", up to 10 file ids. Other fields are ignored. On error
+ * env->cmid is still set when it was readable. The caller frees env with
+ * chat_envelope_free in every case.
  */
 enum chat_error chat_envelope_parse(const char *payload, size_t len,
 				    size_t max_bytes,
@@ -39,8 +43,9 @@ struct chat_stamp {
 
 /*
  * The stamped message for the bridge, as a malloc'd JSON object text:
- * id (decimal string), convo, from, ts, cmid, body, client. Consumes the
- * envelope's body. Returns NULL when out of memory.
+ * id (decimal string), convo, from, ts, cmid, body, attachments (when
+ * given), client. Consumes the envelope's body and attachments. Returns
+ * NULL when out of memory.
  */
 char *chat_envelope_stamp(struct chat_envelope *env,
 			  const struct chat_stamp *stamp);

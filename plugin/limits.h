@@ -1,6 +1,6 @@
 /*
  * Per-user rate limits: token buckets refilled continuously, one each for
- * messages, requests and receipts. A user whose bucket is empty gets
+ * messages, requests, receipts and file chunks. A user whose bucket is empty gets
  * `rate_limited` until it refills; nobody else is affected.
  */
 #ifndef CHAT_LIMITS_H
@@ -12,6 +12,7 @@ enum chat_limit_kind {
 	CHAT_LIMIT_SEND,
 	CHAT_LIMIT_REQUEST,
 	CHAT_LIMIT_RECEIPT,
+	CHAT_LIMIT_UPLOAD, /* file chunks */
 	CHAT_LIMIT_KINDS,
 };
 

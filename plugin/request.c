@@ -4,6 +4,7 @@
 #include "text.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,17 +41,20 @@ void chat_request_free(struct chat_request *req)
 	memset(req, 0, sizeof(*req));
 }
 
-char *chat_request_wrap(const struct chat_request *req, const char *user,
-			const char *client_id)
+char *chat_request_wrap(const struct chat_request *req,
+			const struct chat_requester *from)
 {
 	cJSON *header = cJSON_CreateObject();
 	char *head = NULL, *out = NULL;
+	char device[24];
 	size_t head_len;
 
 	if (header == NULL)
 		return NULL;
-	if (!cJSON_AddStringToObject(header, "user", user) ||
-	    !cJSON_AddStringToObject(header, "client", client_id))
+	snprintf(device, sizeof(device), "%lld", from->device_id);
+	if (!cJSON_AddStringToObject(header, "user", from->user) ||
+	    !cJSON_AddStringToObject(header, "client", from->client_id) ||
+	    !cJSON_AddStringToObject(header, "device", device))
 		goto done;
 	head = cJSON_PrintUnformatted(header);
 	if (head == NULL)

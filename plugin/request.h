@@ -30,10 +30,17 @@ enum chat_error chat_request_parse(const char *payload, size_t len,
 
 void chat_request_free(struct chat_request *req);
 
-/* {"user":…,"client":…,"req":<the payload as received>} as malloc'd text.
- * The request is embedded verbatim, never re-serialised: numbers keep every
- * digit and no cycle is spent printing it again. */
-char *chat_request_wrap(const struct chat_request *req, const char *user,
-			const char *client_id);
+/* Who sent a request, as the bridge learns it. */
+struct chat_requester {
+	const char *user;
+	const char *client_id;
+	long long device_id; /* the token's device */
+};
+
+/* {"user":…,"client":…,"device":"…","req":<the payload as received>} as
+ * malloc'd text. The request is embedded verbatim, never re-serialised:
+ * numbers keep every digit and no cycle is spent printing it again. */
+char *chat_request_wrap(const struct chat_request *req,
+			const struct chat_requester *from);
 
 #endif

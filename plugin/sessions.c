@@ -203,6 +203,14 @@ bool chat_sessions_disconnected(struct chat_sessions *s,
 	return true;
 }
 
+long long chat_sessions_device_of(struct chat_sessions *s,
+				  const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	return e && e->client ? e->device_id : 0;
+}
+
 const char *chat_sessions_owner(struct chat_sessions *s,
 				const char *client_id)
 {

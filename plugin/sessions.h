@@ -55,6 +55,11 @@ int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 bool chat_sessions_disconnected(struct chat_sessions *s,
 				const char *client_id, const void *client);
 
+/* The device the live connection of client_id authenticated with; 0 when
+ * none is live. */
+long long chat_sessions_device_of(struct chat_sessions *s,
+				  const char *client_id);
+
 /* The user owning client_id, or NULL. */
 const char *chat_sessions_owner(struct chat_sessions *s,
 				const char *client_id);

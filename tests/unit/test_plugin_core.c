@@ -854,6 +854,63 @@ static void typing_reaches_the_other_members_at_qos_0(void **state)
 			     "chat/typing/c1", ""));
 }
 
+static void file_chunk_goes_to_the_bridge_with_who_sent_it(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_client_info ci = client(&f->bob_conn, "bob-1", "bob");
+	static char chunk[300 * 1024];
+	char *framed = NULL, *resp = NULL;
+	cJSON *header;
+
+	connect_everyone(f);
+	memset(chunk, 0xab, sizeof(chunk));
+	assert_true(chat_on_message(&f->p, &ci, "chat/upload/u_1/0", chunk,
+				    1000, T0));
+	assert_int_equal(
+		taken_to(f, "chat-bridge", "$chat/bridge/in/upload", &framed),
+		1);
+	header = cJSON_ParseWithLength(framed, strcspn(framed, "\n"));
+	assert_string_equal(field(header, "user"), "bob");
+	assert_string_equal(field(header, "upload"), "u_1");
+	assert_string_equal(field(header, "device"), "2"); /* bob's token */
+	assert_int_equal(cJSON_GetObjectItem(header, "index")->valueint, 0);
+	cJSON_Delete(header);
+	free(framed);
+	/* Above 256 KiB: refused, on the asking connection's resp topic. */
+	assert_false(chat_on_message(&f->p, &ci, "chat/upload/u_1/1", chunk,
+				     sizeof(chunk), T0));
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/resp", &resp), 1);
+	assert_non_null(strstr(resp, "too_large"));
+	free(resp);
+}
+
+static void blob_reply_goes_to_the_blob_topic(void **state)
+{
+	struct fixture *f = *state;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/reply",
+		    "{\"user\":\"bob\",\"client\":\"bob-1\",\"kind\":\"blob\"}\n"
+		    "{\"id\":\"g\",\"blob\":\"b\",\"index\":0}\nbytes");
+	assert_int_equal(taken_to(f, "bob-1", "chat/u/bob/blob", NULL), 1);
+}
+
+static void key_change_is_published_retained(void **state)
+{
+	struct fixture *f = *state;
+	struct chat_publish *list = NULL;
+
+	connect_everyone(f);
+	bridge_says(f, "$chat/bridge/out/committed",
+		    "[{\"keys\":{\"user\":\"alice\",\"version\":2},"
+		    "\"user\":\"alice\"}]");
+	list = chat_outbox_take(&f->p.outbox);
+	assert_non_null(list);
+	assert_string_equal(list->topic, "chat/keys/alice");
+	assert_true(list->retain);
+	chat_publish_free(list);
+}
+
 static void revoke_tokens_of(struct fixture *f, const char *user)
 {
 	char err[256], sql[160];
@@ -972,6 +1029,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			typing_reaches_the_other_members_at_qos_0, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			file_chunk_goes_to_the_bridge_with_who_sent_it, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			blob_reply_goes_to_the_blob_topic, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			key_change_is_published_retained, setup, teardown),
 	};
 
 	assert_int_equal(chat_crypto_init(), 0);

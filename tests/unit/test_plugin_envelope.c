@@ -13,6 +13,8 @@
 
 #define LIMIT 1024
 
+static const struct chat_requester bob_phone = {"bob", "bob-1", 7};
+
 static enum chat_error parse_send(const char *text)
 {
 	struct chat_envelope env;
@@ -82,6 +84,32 @@ static void missing_or_invalid_fields_are_bad_envelope(void **state)
 			 CHAT_ERR_BAD_ENVELOPE);
 	assert_int_equal(parse_send("{\"cmid\":\"\",\"body\":\"x\"}"),
 			 CHAT_ERR_BAD_ENVELOPE);
+}
+
+static void attachments_are_up_to_ten_file_ids(void **state)
+{
+	char text[1200];
+	const char *id = "0123456789abcdef0123456789abcdef"
+			 "0123456789abcdef0123456789abcdef";
+	size_t n;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "{\"cmid\":\"m\",\"body\":\"x\",\"attachments\":[\"%s\"]}", id);
+	assert_int_equal(parse_send(text), CHAT_OK);
+	assert_int_equal(
+		parse_send("{\"cmid\":\"m\",\"body\":\"x\",\"attachments\":[\"../x\"]}"),
+		CHAT_ERR_BAD_ENVELOPE);
+	assert_int_equal(
+		parse_send("{\"cmid\":\"m\",\"body\":\"x\",\"attachments\":\"a\"}"),
+		CHAT_ERR_BAD_ENVELOPE);
+	n = (size_t)snprintf(text, sizeof(text),
+			     "{\"cmid\":\"m\",\"body\":\"x\",\"attachments\":[");
+	for (int i = 0; i < 11; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\"%s\"",
+				      i ? "," : "", id);
+	snprintf(text + n, sizeof(text) - n, "]}");
+	assert_int_equal(parse_send(text), CHAT_ERR_BAD_ENVELOPE);
 }
 
 static void cmid_of_64_is_fine_65_is_not(void **state)
@@ -193,10 +221,10 @@ static void wrapped_request_keeps_the_request_verbatim(void **state)
 	(void)state;
 	assert_int_equal(chat_request_parse(text, strlen(text), LIMIT, &req),
 			 CHAT_OK);
-	json = chat_request_wrap(&req, "bob", "bob-1");
+	json = chat_request_wrap(&req, &bob_phone);
 	chat_request_free(&req);
 	assert_string_equal(json, "{\"user\":\"bob\",\"client\":\"bob-1\","
-				  "\"req\":{\"id\":\"r1\",\"op\":\"sync\","
+				  "\"device\":\"7\",\"req\":{\"id\":\"r1\",\"op\":\"sync\","
 				  "\"after\":9007199254740991}}");
 	free(json);
 }
@@ -211,7 +239,7 @@ static void wrapped_request_carries_authenticated_user(void **state)
 	(void)state;
 	assert_int_equal(chat_request_parse(text, strlen(text), LIMIT, &req),
 			 CHAT_OK);
-	json = chat_request_wrap(&req, "bob", "bob-1");
+	json = chat_request_wrap(&req, &bob_phone);
 	chat_request_free(&req);
 	out = cJSON_Parse(json);
 	assert_string_equal(cJSON_GetObjectItem(out, "user")->valuestring,
@@ -233,6 +261,7 @@ int main(void)
 		cmocka_unit_test(malformed_payloads_are_bad_json),
 		cmocka_unit_test(missing_or_invalid_fields_are_bad_envelope),
 		cmocka_unit_test(cmid_of_64_is_fine_65_is_not),
+		cmocka_unit_test(attachments_are_up_to_ten_file_ids),
 		cmocka_unit_test(oversized_envelope_is_too_large),
 		cmocka_unit_test(cmid_is_reported_even_when_body_is_wrong),
 		cmocka_unit_test(stamp_overrides_client_claims),
