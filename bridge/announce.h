@@ -3,8 +3,12 @@
  * JSON arrays, split so that no publish grows past a size bound.
  *
  *   {"msg":{...}}                 new message, for every member
+ *   {"msg":{...},"also":[...]}    system message, also for these users
  *   {"msg":{...},"to":"alice"}    duplicate, for its sender only
  *   {"reject":{"convo","from","cmid","client","code","message"}}
+ *   {"membership":"c_..."}        members changed; always in the same
+ *                                 array as the message that follows it
+ *   {"event":{...},"to":"alice"}  receipt or cursor, for alice's devices
  */
 #ifndef BRIDGE_ANNOUNCE_H
 #define BRIDGE_ANNOUNCE_H

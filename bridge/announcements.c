@@ -2,6 +2,7 @@
 
 #include "announce.h"
 #include "log.h"
+#include "system_message.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -261,33 +262,51 @@ struct recovery {
 	bool failed;
 };
 
-static void clear_recovered(struct recovery *r)
-{
-	for (size_t i = 0; i < r->entries.count; i++)
-		bridge_message_clear(&r->entries.items[i].msg);
-	r->entries.count = 0;
-}
-
 static bool queue_recovered(struct recovery *r)
 {
 	if (bridge_announcements_add(r->a, &r->entries) != 0)
 		r->failed = true;
-	clear_recovered(r);
+	bridge_entries_clear(&r->entries);
 	return !r->failed;
+}
+
+/*
+ * A system message may record a change the plugin never heard of (the
+ * last run stopped before announcing it), so it is preceded by its
+ * membership entry again, and reaches the users it removed.
+ */
+static int recover_system_message(struct recovery *r,
+                                  const struct bridge_message *m,
+                                  struct bridge_entry **stored)
+{
+	struct bridge_entry *change =
+	    bridge_entries_push(&r->entries, BRIDGE_MEMBERSHIP);
+
+	if (change == NULL)
+		return -1;
+	strcpy(change->msg.convo, m->convo);
+	*stored = bridge_entries_push(&r->entries, BRIDGE_STORED);
+	if (*stored == NULL)
+		return -1;
+	return bridge_system_also(m, &(*stored)->also);
 }
 
 static bool recover_row(void *ctx, const struct bridge_message *m)
 {
 	struct recovery *r = ctx;
-	struct bridge_entry *e = &r->entries.items[r->entries.count];
+	struct bridge_entry *e = NULL;
+	int rc;
 
-	memset(e, 0, sizeof(*e));
-	if (bridge_message_copy(&e->msg, m) != 0) {
+	if (m->type != NULL) {
+		rc = recover_system_message(r, m, &e);
+	} else {
+		e = bridge_entries_push(&r->entries, BRIDGE_STORED);
+		rc = e != NULL ? 0 : -1;
+	}
+	if (rc != 0 || bridge_message_copy(&e->msg, m) != 0) {
 		r->failed = true;
 		return false;
 	}
-	e->outcome = BRIDGE_STORED;
-	r->entries.count++;
 	r->messages++;
 	if (r->entries.count < RECOVERY_BATCH)
 		return true;
@@ -317,19 +336,15 @@ static void log_recovery(const struct recovery *r,
 int bridge_announcements_recover(struct bridge_announcements *a,
                                  long long newest)
 {
-	struct recovery r = {a, {NULL, 0}, 0, false};
+	struct recovery r = {a, {NULL, 0, 0}, 0, false};
 	struct bridge_unannounced found;
 	int rc;
 
-	r.entries.items = calloc(RECOVERY_BATCH, sizeof(*r.entries.items));
-	if (r.entries.items == NULL)
-		return SQLITE_NOMEM;
 	rc = bridge_store_read_unannounced(a->store, newest, recover_row, &r,
 	                                   &found);
 	if (rc == SQLITE_OK && !r.failed && r.entries.count > 0)
 		queue_recovered(&r);
-	clear_recovered(&r);
-	free(r.entries.items);
+	bridge_entries_clear(&r.entries);
 	if (rc == SQLITE_OK && r.failed)
 		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_OK)

@@ -14,13 +14,69 @@ static const char not_member_text[] =
 static const char storage_error_text[] =
     "the store could not save the message; retry later";
 
+static void clear_entry(struct bridge_entry *e)
+{
+	bridge_message_clear(&e->msg);
+	free(e->also);
+	free(e->event);
+	e->also = NULL;
+	e->event = NULL;
+}
+
 void bridge_entries_clear(struct bridge_entries *e)
 {
 	for (size_t i = 0; i < e->count; i++)
-		bridge_message_clear(&e->items[i].msg);
+		clear_entry(&e->items[i]);
 	free(e->items);
 	e->items = NULL;
 	e->count = 0;
+	e->cap = 0;
+}
+
+static int reserve(struct bridge_entries *e, size_t more)
+{
+	size_t cap = e->cap ? e->cap : 8;
+	struct bridge_entry *grown;
+
+	if (e->count + more <= e->cap)
+		return 0;
+	while (cap < e->count + more)
+		cap *= 2;
+	grown = realloc(e->items, cap * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	e->items = grown;
+	e->cap = cap;
+	return 0;
+}
+
+struct bridge_entry *bridge_entries_push(struct bridge_entries *e,
+                                         enum bridge_outcome outcome)
+{
+	struct bridge_entry *entry;
+
+	if (reserve(e, 1) != 0)
+		return NULL;
+	entry = &e->items[e->count++];
+	memset(entry, 0, sizeof(*entry));
+	entry->outcome = outcome;
+	return entry;
+}
+
+int bridge_entries_append(struct bridge_entries *to,
+                          struct bridge_entries *from)
+{
+	if (from->count == 0)
+		return 0;
+	if (reserve(to, from->count) != 0)
+		return -1;
+	memcpy(to->items + to->count, from->items,
+	       from->count * sizeof(*from->items));
+	to->count += from->count;
+	/* The strings belong to `to` now. */
+	from->count = 0;
+	bridge_entries_clear(from);
+	return 0;
 }
 
 static bool is_lock_conflict(int rc)
@@ -65,15 +121,15 @@ static int reject_conflict(struct bridge_entry *e,
 static int commit_one(struct bridge_store *s, const struct bridge_message *m,
                       struct bridge_entry *e, bool *heads_suspect)
 {
-	long long joined_seq;
-	bool member, found;
+	struct bridge_membership member;
+	bool found;
 	int rc;
 
-	rc =
-	    bridge_store_membership(s, m->convo, m->from, &member, &joined_seq);
+	rc = bridge_store_membership(s, m->convo, m->from, &member);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (!member)
+	/* A member who was removed or left may still read, never write. */
+	if (!member.current)
 		return reject(e, m, "not_member", not_member_text);
 	rc = bridge_store_find_by_cmid(s, m->convo, m->from, m->cmid, &e->msg,
 	                               &found);
@@ -94,7 +150,7 @@ static int commit_one(struct bridge_store *s, const struct bridge_message *m,
 static void clear_entries(struct bridge_entries *out)
 {
 	for (size_t i = 0; i < out->count; i++)
-		bridge_message_clear(&out->items[i].msg);
+		clear_entry(&out->items[i]);
 }
 
 /* One try at the whole batch; on failure nothing is stored or kept, and
@@ -137,7 +193,7 @@ static enum bridge_commit_status reject_all(const struct bridge_batch *batch,
 
 static void log_outcome(const struct bridge_entries *out)
 {
-	size_t counts[3] = {0, 0, 0};
+	size_t counts[BRIDGE_OUTCOMES] = {0};
 	const struct bridge_entry *first_refused = NULL;
 
 	for (size_t i = 0; i < out->count; i++) {
@@ -194,14 +250,14 @@ enum bridge_commit_status bridge_commit(struct bridge_store *s,
 {
 	struct lock_watch watch = {chat_now_ms(), 0, false};
 
-	out->items = NULL;
-	out->count = 0;
+	memset(out, 0, sizeof(*out));
 	if (batch->count == 0)
 		return BRIDGE_COMMIT_DONE;
 	out->items = calloc(batch->count, sizeof(*out->items));
 	if (out->items == NULL)
 		return BRIDGE_COMMIT_NO_MEMORY;
 	out->count = batch->count;
+	out->cap = batch->count;
 	for (;;) {
 		bool heads_suspect = false;
 		char why[256];

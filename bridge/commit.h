@@ -12,26 +12,48 @@
 #include <stddef.h>
 
 enum bridge_outcome {
-	BRIDGE_STORED,    /* new in the log: goes to every member */
-	BRIDGE_DUPLICATE, /* already stored: the stored copy goes to its sender
-	                   */
-	BRIDGE_REJECTED,  /* refused: the sender's client gets an error */
+	BRIDGE_STORED,     /* new in the log: goes to every member */
+	BRIDGE_DUPLICATE,  /* already stored: the stored copy goes to its
+	                      sender */
+	BRIDGE_REJECTED,   /* refused: the sender's client gets an error */
+	BRIDGE_MEMBERSHIP, /* members, roles or delivery mode changed */
+	BRIDGE_EVENT,      /* an event for one user (receipts, cursors) */
+	BRIDGE_OUTCOMES
 };
 
 struct bridge_entry {
 	enum bridge_outcome outcome;
 	/* Stored and duplicate: the message as stored, seq included.
-	 * Rejected: the refused message as handed off (seq 0). */
+	 * Rejected: the refused message as handed off (seq 0).
+	 * Membership: only msg.convo is set. */
 	struct bridge_message msg;
 	const char *code; /* rejected only: a client error code */
 	const char *text; /* rejected only: its human-readable message */
+	/* Stored system messages: a JSON array of the users it must reach
+	 * although they are members no longer (or not yet subscribed to a
+	 * broadcast conversation); NULL when none. Owned. */
+	char *also;
+	/* Event only: the JSON object to publish, owned, and its
+	 * recipient. */
+	char *event;
+	char to[CHAT_ID_MAX + 1];
 };
 
-/* One entry per message of the batch, in the batch's order. */
+/* The entries of a batch, or of a change, in commit order. */
 struct bridge_entries {
 	struct bridge_entry *items;
 	size_t count;
+	size_t cap;
 };
+
+/* A new zeroed entry at the end; NULL when out of memory. */
+struct bridge_entry *bridge_entries_push(struct bridge_entries *e,
+                                         enum bridge_outcome outcome);
+
+/* Moves every entry of from to the end of to; from is left empty. Returns
+ * 0, or -1 when out of memory (then nothing moved). */
+int bridge_entries_append(struct bridge_entries *to,
+                          struct bridge_entries *from);
 
 void bridge_entries_clear(struct bridge_entries *e);
 

@@ -1,8 +1,12 @@
 /*
- * conversations: every conversation the user is a member of, with its
- * members and head, so a client knows where to sync.
+ * conversations: every conversation the user is or was a member of, with
+ * where it stands in each, so a client knows what to subscribe to and
+ * where to sync. A former member's head is the system message that ended
+ * its membership: the last seq it may see.
  */
 #include "request_ops.h"
+
+#include <string.h>
 
 struct listing {
 	struct bridge_reply *reply;
@@ -15,32 +19,61 @@ static bool write_member(void *ctx, const char *user)
 	return true;
 }
 
-static bool write_conversation(void *ctx, const char *convo, const char *kind,
-                               const char *title)
+/* The members of a direct conversation: its two users. */
+static int write_pair(struct listing *l, const char *convo)
 {
-	struct listing *l = ctx;
 	struct json_writer *w = l->reply->out;
-	struct bridge_store *s = l->reply->store;
-	long long head = 0;
+	int rc;
 
-	json_writer_open_object(w);
-	json_writer_key(w, "convo");
-	json_writer_string(w, convo);
-	json_writer_key(w, "kind");
-	json_writer_string(w, kind);
+	json_writer_key(w, "members");
+	json_writer_open_array(w);
+	rc = bridge_store_members_of(l->reply->store, convo, write_member, w);
+	json_writer_close_array(w);
+	return rc;
+}
+
+static void write_title(struct json_writer *w, const char *title)
+{
 	json_writer_key(w, "title");
 	if (title != NULL)
 		json_writer_string(w, title);
 	else
 		json_writer_null(w);
-	json_writer_key(w, "members");
-	json_writer_open_array(w);
-	l->rc = bridge_store_members_of(s, convo, write_member, w);
-	json_writer_close_array(w);
-	if (l->rc == SQLITE_OK)
-		l->rc = bridge_store_head(s, convo, &head);
+}
+
+static bool write_conversation(void *ctx,
+                               const struct bridge_listed_conversation *c)
+{
+	struct listing *l = ctx;
+	struct json_writer *w = l->reply->out;
+	const struct bridge_membership *m = &c->membership;
+	long long head = 0;
+
+	l->rc = bridge_store_head(l->reply->store, c->convo, &head);
+	json_writer_open_object(w);
+	json_writer_key(w, "convo");
+	json_writer_string(w, c->convo);
+	json_writer_key(w, "kind");
+	json_writer_string(w, c->kind);
+	write_title(w, c->title);
+	if (l->rc == SQLITE_OK && strcmp(c->kind, "direct") == 0)
+		l->rc = write_pair(l, c->convo);
+	json_writer_key(w, "member_count");
+	json_writer_int(w, c->member_count);
+	json_writer_key(w, "role");
+	json_writer_string(w, m->admin ? "admin" : "member");
+	json_writer_key(w, "member");
+	json_writer_bool(w, m->current);
+	json_writer_key(w, "broadcast");
+	json_writer_bool(w, c->broadcast);
 	json_writer_key(w, "head");
-	json_writer_int(w, head);
+	json_writer_int(w, bridge_membership_head(m, head));
+	json_writer_key(w, "joined");
+	json_writer_int(w, m->joined_seq);
+	json_writer_key(w, "delivered");
+	json_writer_int(w, m->delivered_seq);
+	json_writer_key(w, "read");
+	json_writer_int(w, m->read_seq);
 	json_writer_close_object(w);
 	return l->rc == SQLITE_OK;
 }

@@ -24,6 +24,12 @@ void bridge_request_queue_clear(struct bridge_request_queue *q)
 	memset(q, 0, sizeof(*q));
 }
 
+void bridge_receipt_queue_clear(struct bridge_receipt_queue *q)
+{
+	free(q->receipts);
+	memset(q, 0, sizeof(*q));
+}
+
 /* Grows an array of elements of size each so that one more fits. */
 static int grow(void **items, size_t *cap, size_t count, size_t size)
 {
@@ -183,6 +189,70 @@ size_t bridge_handoff_requests(const char *payload, size_t len,
 		taken++;
 	}
 	log_skipped(&skipped, "requests", root);
+	cJSON_Delete(root);
+	return taken;
+}
+
+/* An optional cursor of a receipt: absent (-1) or a whole number. */
+static bool read_cursor(const cJSON *item, const char *key, long long *out)
+{
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(item, key);
+
+	*out = -1;
+	return value == NULL || bridge_json_count(value, out);
+}
+
+static const char *parse_receipt(const cJSON *item, struct bridge_receipt *r)
+{
+	const char *convo = bridge_json_string(item, "convo");
+	const char *user = bridge_json_string(item, "user");
+
+	if (!cJSON_IsObject(item))
+		return "not an object";
+	if (!chat_valid_convo_id(convo))
+		return "bad convo";
+	if (!chat_valid_user_id(user))
+		return "bad user";
+	if (bridge_json_string(item, "client") == NULL)
+		return "bad client";
+	if (!read_cursor(item, "delivered", &r->delivered) ||
+	    !read_cursor(item, "read", &r->read))
+		return "bad cursor";
+	if (r->delivered < 0 && r->read < 0)
+		return "no cursor";
+	strcpy(r->convo, convo);
+	strcpy(r->user, user);
+	return NULL;
+}
+
+size_t bridge_handoff_receipts(const char *payload, size_t len,
+                               struct bridge_receipt_queue *queue)
+{
+	cJSON *root = parse_array(payload, len, "receipt");
+	struct skipped skipped = {0, NULL, 0};
+	const cJSON *item;
+	size_t taken = 0;
+
+	if (root == NULL)
+		return 0;
+	cJSON_ArrayForEach(item, root)
+	{
+		struct bridge_receipt r;
+		const char *why = parse_receipt(item, &r);
+
+		if (why != NULL) {
+			skip(&skipped, why);
+			continue;
+		}
+		if (grow((void **)&queue->receipts, &queue->cap, queue->count,
+		         sizeof(*queue->receipts)) != 0) {
+			skipped.no_memory++;
+			continue;
+		}
+		queue->receipts[queue->count++] = r;
+		taken++;
+	}
+	log_skipped(&skipped, "receipts", root);
 	cJSON_Delete(root);
 	return taken;
 }

@@ -1,7 +1,8 @@
 /*
- * Hand-offs from the plugin: stamped messages to store and client requests
- * to answer, each arriving as a JSON array. They are collected here while
- * the bridge drains its connection, then processed together.
+ * Hand-offs from the plugin: stamped messages to store, client requests
+ * to answer and receipts to apply, each arriving as a JSON array. They are
+ * collected here while the bridge drains its connection, then processed
+ * together.
  */
 #ifndef BRIDGE_HANDOFF_H
 #define BRIDGE_HANDOFF_H
@@ -29,8 +30,23 @@ struct bridge_request_queue {
 	size_t cap;
 };
 
+/* A member's receipt: how far it got in a conversation. */
+struct bridge_receipt {
+	char convo[CHAT_ID_MAX + 1];
+	char user[CHAT_ID_MAX + 1];
+	long long delivered; /* -1 when absent */
+	long long read;      /* -1 when absent */
+};
+
+struct bridge_receipt_queue {
+	struct bridge_receipt *receipts;
+	size_t count;
+	size_t cap;
+};
+
 void bridge_batch_clear(struct bridge_batch *b);
 void bridge_request_queue_clear(struct bridge_request_queue *q);
+void bridge_receipt_queue_clear(struct bridge_receipt_queue *q);
 
 /*
  * Appends the valid items of a bridge_messages payload to the batch and
@@ -44,5 +60,11 @@ size_t bridge_handoff_messages(const char *payload, size_t len,
 /* The same for a bridge_requests payload: [{"user","client","req"}]. */
 size_t bridge_handoff_requests(const char *payload, size_t len,
                                struct bridge_request_queue *queue);
+
+/* The same for a bridge_receipts payload:
+ * [{"convo","user","client","delivered"?,"read"?}], at least one of the
+ * two numbers present. */
+size_t bridge_handoff_receipts(const char *payload, size_t len,
+                               struct bridge_receipt_queue *queue);
 
 #endif

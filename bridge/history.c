@@ -93,17 +93,15 @@ const struct bridge_failure *bridge_op_history(struct bridge_reply *r)
 {
 	struct history_answer a = {0};
 	const struct bridge_failure *failure;
-	long long joined_seq, limit;
-	int rc;
+	struct bridge_view view;
+	long long limit;
 
-	failure = bridge_param_member_convo(r, &a.convo, &joined_seq);
+	failure = bridge_param_visible_convo(r, &a.convo, &view);
 	if (failure == NULL)
 		failure = bridge_param_limit(r, &limit);
 	if (failure != NULL)
 		return failure;
-	rc = bridge_store_head(r->store, a.convo, &a.head);
-	if (rc != SQLITE_OK)
-		return bridge_reply_store_failed(r, rc);
+	a.head = view.head;
 	failure =
 	    bridge_param_count(r, "before", a.head + 1, &bad_before, &a.before);
 	if (failure != NULL)
@@ -111,5 +109,5 @@ const struct bridge_failure *bridge_op_history(struct bridge_reply *r)
 	/* Nothing exists above the head: the page never claims to cover it. */
 	if (a.before > a.head + 1)
 		a.before = a.head + 1;
-	return read_page(r, &a, joined_seq, limit);
+	return read_page(r, &a, view.joined, limit);
 }

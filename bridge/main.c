@@ -1,7 +1,9 @@
 /*
  * chat-bridge: the store behind the chat plugin. It takes the messages the
  * plugin hands off, commits them to SQLite in batches, announces what was
- * committed, and answers clients' sync, history and conversations requests.
+ * committed, applies receipts, answers clients' requests (sync, history,
+ * conversations, and the group and channel operations) and runs the admin
+ * CLI's group commands.
  *
  *   chat-bridge -c mosquitto.conf [-h host] [-p port] [--db path] [-v]
  */
@@ -12,6 +14,8 @@
 #include "service.h"
 #include "service_token.h"
 #include "store.h"
+#include "idgen.h"
+#include "token.h"
 #include "topics.h"
 
 #include <errno.h>
@@ -132,6 +136,14 @@ static int load_options(const struct arguments *args, struct chat_options *opts)
 		}
 		strcpy(opts->db_path, args->db);
 	}
+	/* A broker with the bridge's node id could stamp the id of a system
+	 * message. */
+	if (opts->node_id == CHAT_BRIDGE_NODE_ID) {
+		bridge_error("plugin_opt_node_id %d is reserved for the "
+		             "bridge's own messages; give the broker 0-%d",
+		             CHAT_BRIDGE_NODE_ID, CHAT_BRIDGE_NODE_ID - 1);
+		return -1;
+	}
 	return 0;
 }
 
@@ -223,6 +235,11 @@ int main(int argc, char **argv)
 	if (bridge_read_service_token(opts.service_token_file, password,
 	                              sizeof(password)) != 0)
 		return 1;
+	/* New conversation ids are random. */
+	if (chat_crypto_init() != 0) {
+		bridge_error("cannot initialise the random number generator");
+		return 1;
+	}
 	handle_stop_signals();
 	mosquitto_lib_init();
 	log_start(&opts);

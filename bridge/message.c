@@ -106,9 +106,11 @@ int bridge_message_copy(struct bridge_message *dst,
                         const struct bridge_message *src)
 {
 	*dst = *src;
+	dst->type = src->type ? strdup(src->type) : NULL;
 	dst->body = src->body ? strdup(src->body) : NULL;
 	dst->client = src->client ? strdup(src->client) : NULL;
-	if ((src->body && !dst->body) || (src->client && !dst->client)) {
+	if ((src->type && !dst->type) || (src->body && !dst->body) ||
+	    (src->client && !dst->client)) {
 		bridge_message_clear(dst);
 		return -1;
 	}
@@ -117,6 +119,7 @@ int bridge_message_copy(struct bridge_message *dst,
 
 void bridge_message_clear(struct bridge_message *m)
 {
+	free(m->type);
 	free(m->body);
 	free(m->client);
 	memset(m, 0, sizeof(*m));
@@ -137,7 +140,16 @@ void bridge_message_write(struct json_writer *w, const struct bridge_message *m)
 	json_writer_int(w, m->ts);
 	json_writer_key(w, "cmid");
 	json_writer_string(w, m->cmid);
-	json_writer_key(w, "body");
-	json_writer_string(w, m->body ? m->body : "");
+	if (m->type != NULL) {
+		/* The event was written by the bridge itself: JSON already. */
+		json_writer_key(w, "type");
+		json_writer_string(w, m->type);
+		json_writer_key(w, "event");
+		json_writer_fragment(w, m->body ? m->body : "{}",
+		                     m->body ? strlen(m->body) : 2);
+	} else {
+		json_writer_key(w, "body");
+		json_writer_string(w, m->body ? m->body : "");
+	}
 	json_writer_close_object(w);
 }

@@ -1,7 +1,8 @@
 /*
  * A chat message as the bridge handles it: stamped by the plugin (id, from,
  * ts), given a seq here when it is stored, and written out in exactly the
- * shape clients receive.
+ * shape clients receive. System messages (group changes) are made here
+ * instead: they carry a type, and their body is the event as JSON text.
  */
 #ifndef BRIDGE_MESSAGE_H
 #define BRIDGE_MESSAGE_H
@@ -12,14 +13,19 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+/* A system message's cmid is "op " and a request id, with a suffix when
+ * one request makes two messages ("op r7 broadcast"). */
+#define BRIDGE_CMID_MAX (CHAT_CMID_MAX + 32)
+
 struct bridge_message {
 	char convo[CHAT_ID_MAX + 1];
 	char from[CHAT_ID_MAX + 1];
-	char cmid[CHAT_CMID_MAX + 1];
+	char cmid[BRIDGE_CMID_MAX + 1];
 	uint64_t id;
 	long long seq; /* 0 until stored */
 	long long ts;  /* milliseconds since the Unix epoch */
-	char *body;    /* owned */
+	char *type;    /* owned; NULL but for system messages */
+	char *body;    /* owned; a system message's event object as JSON */
 	char *client;  /* owned; the sender's MQTT client id, may be NULL */
 };
 
@@ -38,7 +44,9 @@ int bridge_message_copy(struct bridge_message *dst,
 /* Frees the owned strings and zeroes the message. */
 void bridge_message_clear(struct bridge_message *m);
 
-/* {"convo","seq","id","from","ts","cmid","body"}: what clients receive. */
+/* {"convo","seq","id","from","ts","cmid","body"}: what clients receive;
+ * a system message has "type" and "event" in place of "body". The first
+ * two keys stay convo and seq: the plugin reads the seq from there. */
 void bridge_message_write(struct json_writer *w,
                           const struct bridge_message *m);
 

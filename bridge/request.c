@@ -4,22 +4,33 @@
 #include "log.h"
 #include "message.h"
 #include "request_ops.h"
+#include "store_members.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const struct bridge_failure bridge_failure_internal = {
     "internal", "an unexpected server error; see the server log"};
+const struct bridge_failure bridge_failure_not_member = {
+    "not_member", "you are not a member of this conversation"};
+const struct bridge_failure bridge_failure_not_admin = {
+    "not_admin", "only an admin of the conversation may do this"};
+const struct bridge_failure bridge_failure_storage = {
+    "storage_error", "the store could not save the change; retry later"};
 
 static const struct bridge_failure bad_op = {"bad_request",
                                              "op must be a string"};
 static const struct bridge_failure unknown_op = {
-    "unknown_op", "op is not one of sync, history, conversations, ping"};
+    "unknown_op", "op is not one of sync, history, conversations, ping, "
+                  "create_group, add_members, remove_members, leave, "
+                  "set_role, rename, members, direct"};
 static const struct bridge_failure bad_convo = {
     "bad_request", "convo must be a conversation id"};
 static const struct bridge_failure bad_limit = {
     "bad_request", "limit must be a positive integer"};
-static const struct bridge_failure not_member = {
-    "not_member", "you are not a member of this conversation"};
+static const struct bridge_failure bad_json = {
+    "bad_json", "the request is not a JSON object"};
 
 struct operation {
 	const char *name;
@@ -31,6 +42,14 @@ static const struct operation operations[] = {
     {"history", bridge_op_history},
     {"conversations", bridge_op_conversations},
     {"ping", bridge_op_ping},
+    {"create_group", bridge_op_create_group},
+    {"add_members", bridge_op_add_members},
+    {"remove_members", bridge_op_remove_members},
+    {"leave", bridge_op_leave},
+    {"set_role", bridge_op_set_role},
+    {"rename", bridge_op_rename},
+    {"members", bridge_op_members},
+    {"direct", bridge_op_direct},
 };
 
 void bridge_request_frame(struct json_writer *w, const char *user,
@@ -61,6 +80,25 @@ void bridge_reply_open(struct bridge_reply *r)
 	write_identity(r);
 	json_writer_key(r->out, "ok");
 	json_writer_bool(r->out, true);
+}
+
+bool bridge_reply_is_admin(const struct bridge_reply *r)
+{
+	return r->admin_request != 0;
+}
+
+const struct bridge_failure *bridge_reply_fail(struct bridge_reply *r,
+                                               const char *code,
+                                               const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->named_message, sizeof(r->named_message), fmt, ap);
+	va_end(ap);
+	r->named.code = code;
+	r->named.message = r->named_message;
+	return &r->named;
 }
 
 static void write_failure(struct bridge_reply *r,
@@ -96,21 +134,51 @@ const struct bridge_failure *bridge_reply_store_failed(struct bridge_reply *r,
 	return &bridge_failure_internal;
 }
 
-const struct bridge_failure *bridge_param_member_convo(struct bridge_reply *r,
-                                                       const char **convo,
-                                                       long long *joined_seq)
+const struct bridge_failure *bridge_param_convo(struct bridge_reply *r,
+                                                const char **convo)
 {
-	bool member;
-	int rc;
-
 	*convo = bridge_json_string(r->req, "convo");
-	if (!chat_valid_convo_id(*convo))
-		return &bad_convo;
-	rc = bridge_store_membership(r->store, *convo, r->user, &member,
-	                             joined_seq);
+	return chat_valid_convo_id(*convo) ? NULL : &bad_convo;
+}
+
+/* With admin rights a conversation is seen whole, member or not. */
+static const struct bridge_failure *
+admin_view(struct bridge_reply *r, const char *convo, struct bridge_view *v)
+{
+	struct bridge_conversation c;
+	int rc = bridge_store_conversation(r->store, convo, &c);
+
 	if (rc != SQLITE_OK)
 		return bridge_reply_store_failed(r, rc);
-	return member ? NULL : &not_member;
+	if (!c.found)
+		return &bridge_failure_not_member;
+	v->joined = 0;
+	return NULL;
+}
+
+const struct bridge_failure *bridge_param_visible_convo(struct bridge_reply *r,
+                                                        const char **convo,
+                                                        struct bridge_view *v)
+{
+	const struct bridge_failure *f = bridge_param_convo(r, convo);
+	long long head;
+	int rc;
+
+	if (f != NULL)
+		return f;
+	rc = bridge_store_membership(r->store, *convo, r->user, &v->membership);
+	if (rc == SQLITE_OK)
+		rc = bridge_store_head(r->store, *convo, &head);
+	if (rc != SQLITE_OK)
+		return bridge_reply_store_failed(r, rc);
+	v->head = head;
+	if (!v->membership.current && bridge_reply_is_admin(r))
+		return admin_view(r, *convo, v);
+	if (!v->membership.found)
+		return &bridge_failure_not_member;
+	v->joined = v->membership.joined_seq;
+	v->head = bridge_membership_head(&v->membership, head);
+	return NULL;
 }
 
 const struct bridge_failure *
@@ -148,8 +216,33 @@ const struct bridge_failure *bridge_op_ping(struct bridge_reply *r)
 	return NULL;
 }
 
+/* An admin request's actor: "$admin", or a chat user. */
+static const struct bridge_failure *check_actor(struct bridge_reply *r)
+{
+	bool exists = false;
+	int rc;
+
+	if (strcmp(r->user, BRIDGE_ADMIN_ACTOR) == 0)
+		return NULL;
+	if (chat_valid_user_id(r->user)) {
+		rc = bridge_store_user_exists(r->store, r->user, &exists);
+		if (rc != SQLITE_OK)
+			return bridge_reply_store_failed(r, rc);
+	}
+	if (exists)
+		return NULL;
+	return bridge_reply_fail(r, "no_such_user", "no such user: %.64s",
+	                         r->user);
+}
+
 static const struct bridge_failure *dispatch(struct bridge_reply *r)
 {
+	const struct bridge_failure *f;
+
+	if (r->req == NULL)
+		return &bad_json;
+	if (bridge_reply_is_admin(r) && (f = check_actor(r)) != NULL)
+		return f;
 	if (r->op == NULL)
 		return &bad_op;
 	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
@@ -158,14 +251,44 @@ static const struct bridge_failure *dispatch(struct bridge_reply *r)
 	return &unknown_op;
 }
 
-int bridge_request_respond(struct bridge_store *s,
-                           const struct chat_options *opts, const char *user,
-                           const cJSON *req, struct json_writer *out)
+/* Answers r, whose id is set; the response replaces whatever the
+ * operation wrote when it fails. */
+static int respond(struct bridge_reply *r)
 {
-	struct json_writer_mark start = json_writer_mark(out);
-	struct bridge_reply r = {s, opts, user, req, NULL, NULL, out};
 	const struct bridge_failure *failure;
 
+	r->start = json_writer_mark(r->out);
+	r->op = bridge_json_string(r->req, "op");
+	failure = dispatch(r);
+	if (failure == NULL && !json_writer_ok(r->out)) {
+		bridge_error("out of memory answering request %s from %s",
+		             r->id, r->user);
+		failure = &bridge_failure_internal;
+	}
+	if (failure != NULL) {
+		json_writer_rewind(r->out, r->start);
+		write_failure(r, failure);
+	}
+	if (json_writer_ok(r->out))
+		return 0;
+	json_writer_rewind(r->out, r->start);
+	return -1;
+}
+
+int bridge_request_respond(struct bridge_store *s,
+                           const struct chat_options *opts, const char *user,
+                           const cJSON *req, struct json_writer *out,
+                           struct bridge_entries *announce)
+{
+	struct bridge_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.store = s;
+	r.opts = opts;
+	r.user = user;
+	r.req = req;
+	r.out = out;
+	r.announce = announce;
 	r.id = bridge_json_string(req, "id");
 	if (!chat_valid_request_id(r.id)) {
 		bridge_client_warning("request from %s has no valid id; not "
@@ -173,19 +296,35 @@ int bridge_request_respond(struct bridge_store *s,
 		                      user);
 		return -1;
 	}
-	r.op = bridge_json_string(req, "op");
-	failure = dispatch(&r);
-	if (failure == NULL && !json_writer_ok(out)) {
-		bridge_error("out of memory answering request %s from %s", r.id,
-		             user);
-		failure = &bridge_failure_internal;
+	return respond(&r);
+}
+
+/* req is NULL when the stored request is not a JSON object. */
+int bridge_request_respond_admin(const struct bridge_admin_context *admin,
+                                 const cJSON *req, struct json_writer *out,
+                                 struct bridge_entries *announce,
+                                 bool *answered)
+{
+	struct bridge_reply r;
+	char fallback_id[32];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.store = admin->store;
+	r.opts = admin->opts;
+	r.user = admin->actor;
+	r.req = req;
+	r.out = out;
+	r.announce = announce;
+	r.admin_request = admin->row;
+	r.id = bridge_json_string(req, "id");
+	if (!chat_valid_request_id(r.id)) {
+		/* A space: never the id of a client's request. */
+		snprintf(fallback_id, sizeof(fallback_id), "admin %lld",
+		         admin->row);
+		r.id = fallback_id;
 	}
-	if (failure != NULL) {
-		json_writer_rewind(out, start);
-		write_failure(&r, failure);
-	}
-	if (json_writer_ok(out))
-		return 0;
-	json_writer_rewind(out, start);
-	return -1;
+	rc = respond(&r);
+	*answered = rc == 0 && r.answered;
+	return rc;
 }

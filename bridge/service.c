@@ -1,8 +1,10 @@
 #include "service.h"
 
+#include "admin.h"
 #include "commit.h"
 #include "db.h"
 #include "log.h"
+#include "receipts.h"
 #include "request.h"
 
 #include <string.h>
@@ -19,6 +21,8 @@
 /* At start-up, announce again at most this many of a conversation's
  * newest unacknowledged messages; clients sync the rest. */
 #define RECOVERY_PER_CONVERSATION 1000
+/* How often the admin CLI's requests are looked for. */
+#define ADMIN_POLL_MS 100
 
 void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
                             size_t len)
@@ -29,6 +33,8 @@ void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
 		bridge_handoff_messages(payload, len, &svc->batch);
 	else if (strcmp(topic, svc->topics->bridge_requests) == 0)
 		bridge_handoff_requests(payload, len, &svc->requests);
+	else if (strcmp(topic, svc->topics->bridge_receipts) == 0)
+		bridge_handoff_receipts(payload, len, &svc->receipts);
 	else {
 		bridge_debug("ignored %zu bytes on %s", len, topic);
 		return;
@@ -38,7 +44,8 @@ void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
 
 static bool has_work(const struct bridge_service *svc)
 {
-	return svc->batch.count > 0 || svc->requests.count > 0;
+	return svc->batch.count > 0 || svc->requests.count > 0 ||
+	       svc->receipts.count > 0;
 }
 
 /* Keeps reading while hand-offs keep coming, so that one transaction
@@ -47,7 +54,8 @@ static void drain(struct bridge_service *svc)
 {
 	size_t max = (size_t)svc->opts->batch_max;
 
-	while (svc->batch.count < max && svc->requests.count < max) {
+	while (svc->batch.count < max && svc->requests.count < max &&
+	       svc->receipts.count < max) {
 		size_t before = svc->deliveries;
 
 		bridge_connection_poll(svc->connection, 0);
@@ -115,19 +123,53 @@ static void commit_and_announce(struct bridge_service *svc,
 	bridge_announcements_send(&svc->announcements);
 }
 
+/* Queues what committed changes or receipts announce, and offers it. */
+static void announce(struct bridge_service *svc, struct bridge_entries *entries,
+                     const char *what)
+{
+	if (entries->count == 0)
+		return;
+	if (bridge_announcements_add(&svc->announcements, entries) != 0)
+		bridge_error("out of memory announcing %s; members get them by "
+		             "sync, and the next start announces them again",
+		             what);
+	bridge_entries_clear(entries);
+	bridge_announcements_send(&svc->announcements);
+}
+
+static void apply_receipts(struct bridge_service *svc,
+                           struct bridge_receipt_queue *receipts)
+{
+	struct bridge_entries events = {NULL, 0, 0};
+
+	if (receipts->count == 0)
+		return;
+	if (bridge_receipts_apply(svc->store, receipts, &events) == SQLITE_OK)
+		svc->last_write_ms = chat_now_ms();
+	announce(svc, &events, "receipt events");
+}
+
+/*
+ * A change is announced before its answer goes out: a member just added
+ * may send at once, and the plugin must know it by then.
+ */
 static void answer(struct bridge_service *svc,
                    const struct bridge_request_queue *queue)
 {
+	struct bridge_entries changes = {NULL, 0, 0};
 	struct json_writer reply;
 
 	json_writer_init(&reply);
 	for (size_t i = 0; i < queue->count; i++) {
 		const struct bridge_request *r = &queue->requests[i];
+		int rc;
 
 		json_writer_reset(&reply);
 		bridge_request_frame(&reply, r->user, r->client);
-		if (bridge_request_respond(svc->store, svc->opts, r->user,
-		                           r->req, &reply) != 0)
+		rc = bridge_request_respond(svc->store, svc->opts, r->user,
+		                            r->req, &reply, &changes);
+		announce(svc, &changes, "a group change");
+		if (rc != 0)
 			continue;
 		bridge_connection_publish(svc->connection,
 		                          svc->topics->bridge_reply, reply.data,
@@ -136,21 +178,41 @@ static void answer(struct bridge_service *svc,
 	json_writer_free(&reply);
 }
 
+/* The admin CLI's requests, looked for every ADMIN_POLL_MS. */
+static void run_admin_requests(struct bridge_service *svc)
+{
+	struct bridge_entries changes = {NULL, 0, 0};
+	long long now = chat_now_ms();
+
+	if (now - svc->last_admin_poll_ms < ADMIN_POLL_MS)
+		return;
+	svc->last_admin_poll_ms = now;
+	if (bridge_admin_run(svc->store, svc->opts, &changes) > 0)
+		svc->last_write_ms = chat_now_ms();
+	announce(svc, &changes, "an admin change");
+}
+
 /* Takes what was drained, so that hand-offs arriving meanwhile (while
  * waiting for a lock) queue up for the next round. */
 static void process(struct bridge_service *svc)
 {
 	struct bridge_batch batch = svc->batch;
 	struct bridge_request_queue queue = svc->requests;
+	struct bridge_receipt_queue receipts = svc->receipts;
 	long long started = chat_now_ms();
 
 	memset(&svc->batch, 0, sizeof(svc->batch));
 	memset(&svc->requests, 0, sizeof(svc->requests));
+	memset(&svc->receipts, 0, sizeof(svc->receipts));
 	commit_and_announce(svc, &batch);
+	apply_receipts(svc, &receipts);
 	answer(svc, &queue);
-	bridge_debug("processed %zu messages and %zu requests in %lld ms",
-	             batch.count, queue.count, chat_now_ms() - started);
+	bridge_debug("processed %zu messages, %zu receipts and %zu requests "
+	             "in %lld ms",
+	             batch.count, receipts.count, queue.count,
+	             chat_now_ms() - started);
 	bridge_batch_clear(&batch);
+	bridge_receipt_queue_clear(&receipts);
 	bridge_request_queue_clear(&queue);
 }
 
@@ -238,6 +300,7 @@ void bridge_service_run(struct bridge_service *svc)
 		bridge_announcements_send(&svc->announcements);
 		/* Due only when no batch has carried them for a while. */
 		write_watermarks(svc, false);
+		run_admin_requests(svc);
 		if (!has_work(svc))
 			continue;
 		drain(svc);
@@ -252,5 +315,6 @@ void bridge_service_free(struct bridge_service *svc)
 {
 	bridge_batch_clear(&svc->batch);
 	bridge_request_queue_clear(&svc->requests);
+	bridge_receipt_queue_clear(&svc->receipts);
 	bridge_announcements_free(&svc->announcements);
 }

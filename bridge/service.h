@@ -2,8 +2,9 @@
  * The bridge's work loop, single-threaded: wait for hand-offs, drain
  * everything that keeps arriving (up to batch_max messages), commit the
  * messages in one transaction, announce them (or keep the announcements
- * until the broker is back), then answer the requests, so that a sync
- * sent right after a message sees it.
+ * until the broker is back), apply the receipts in a second one, then
+ * answer the requests, so that a sync sent right after a message sees it.
+ * Every ~100 ms it also runs the admin CLI's waiting requests.
  */
 #ifndef BRIDGE_SERVICE_H
 #define BRIDGE_SERVICE_H
@@ -30,10 +31,12 @@ struct bridge_service {
 	/* Drained and not yet processed. */
 	struct bridge_batch batch;
 	struct bridge_request_queue requests;
+	struct bridge_receipt_queue receipts;
 	size_t deliveries;
 	/* Committed, waiting for the session or for the broker's answer. */
 	struct bridge_announcements announcements;
 	long long last_write_ms; /* of the last transaction */
+	long long last_admin_poll_ms;
 	bool watermarks_failing;
 };
 

@@ -1,6 +1,8 @@
 #include "store.h"
 
 #include "heads.h"
+#include "store_sql.h"
+#include "idgen.h"
 #include "watermarks.h"
 
 #include <stdio.h>
@@ -21,6 +23,7 @@ enum statement {
 	STMT_MEMBERS_OF,
 	STMT_SET_ANNOUNCED,
 	STMT_UNANNOUNCED,
+	STMT_MAX_ID,
 	STMT_COUNT
 };
 
@@ -30,27 +33,31 @@ static const char *const statement_sql[STMT_COUNT] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_HEAD] = "SELECT COALESCE(MAX(seq), 0) FROM messages"
                   " WHERE convo_id = ?1",
-    [STMT_MEMBERSHIP] = "SELECT joined_seq FROM members"
+    [STMT_MEMBERSHIP] = "SELECT role = 'admin', joined_seq, left_seq,"
+                        " delivered_seq, read_seq FROM members"
                         " WHERE convo_id = ?1 AND user_id = ?2",
-    [STMT_FIND_BY_CMID] = "SELECT seq, id, ts, body FROM messages"
+    [STMT_FIND_BY_CMID] = "SELECT seq, id, ts, body, type FROM messages"
                           " WHERE convo_id = ?1 AND sender = ?2"
                           " AND cmid = ?3",
     [STMT_INSERT] = "INSERT INTO messages"
-                    " (convo_id, seq, id, sender, cmid, ts, body)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [STMT_READ_AFTER] = "SELECT seq, id, sender, ts, cmid, body"
+                    " (convo_id, seq, id, sender, cmid, ts, body, type)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [STMT_READ_AFTER] = "SELECT seq, id, sender, ts, cmid, body, type"
                         " FROM messages WHERE convo_id = ?1 AND seq > ?2"
-                        " ORDER BY seq LIMIT ?3",
-    [STMT_READ_BEFORE] = "SELECT seq, id, sender, ts, cmid, body"
+                        " AND seq <= ?3 ORDER BY seq LIMIT ?4",
+    [STMT_READ_BEFORE] = "SELECT seq, id, sender, ts, cmid, body, type"
                          " FROM messages WHERE convo_id = ?1"
                          " AND seq > ?2 AND seq < ?3"
                          " ORDER BY seq DESC LIMIT ?4",
-    [STMT_CONVERSATIONS_OF] = "SELECT c.id, c.kind, c.title"
-                              " FROM members m JOIN conversations c"
-                              " ON c.id = m.convo_id"
-                              " WHERE m.user_id = ?1 ORDER BY c.id",
+    [STMT_CONVERSATIONS_OF] =
+        "SELECT c.id, c.kind, c.title, c.broadcast, m.role = 'admin',"
+        " m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq,"
+        " (SELECT COUNT(*) FROM members x WHERE x.convo_id = c.id"
+        " AND x.left_seq IS NULL)"
+        " FROM members m JOIN conversations c ON c.id = m.convo_id"
+        " WHERE m.user_id = ?1 ORDER BY c.id",
     [STMT_MEMBERS_OF] = "SELECT user_id FROM members WHERE convo_id = ?1"
-                        " ORDER BY user_id",
+                        " AND left_seq IS NULL ORDER BY user_id",
     [STMT_SET_ANNOUNCED] = "UPDATE conversations SET announced_seq = ?2"
                            " WHERE id = ?1 AND announced_seq < ?2",
     /* One head lookup per conversation, never a scan of the log. */
@@ -60,13 +67,24 @@ static const char *const statement_sql[STMT_COUNT] = {
                          " WHERE m.convo_id = c.id) AS head"
                          " FROM conversations c)"
                          " WHERE head > announced_seq ORDER BY id",
+    [STMT_MAX_ID] = "SELECT MAX(id) FROM messages",
+};
+
+/* A statement of another store file, prepared on first use. */
+struct cached_statement {
+	const char *sql;
+	sqlite3_stmt *stmt;
 };
 
 struct bridge_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
+	struct cached_statement *cached;
+	size_t cached_count;
+	size_t cached_cap;
 	struct bridge_heads heads;
 	struct bridge_watermarks watermarks;
+	struct chat_idgen system_ids;
 	int synchronous; /* PRAGMA synchronous as opened: 0 off ... 3 extra */
 };
 
@@ -81,6 +99,23 @@ static int read_synchronous(sqlite3 *db, int *level)
 	*level = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 2;
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* System message ids continue after every id stored, whoever made it. */
+static int seed_system_ids(struct bridge_store *s)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_MAX_ID];
+	bool found;
+	int rc = bridge_sql_step_one(stmt, &found);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	chat_idgen_init(&s->system_ids, CHAT_BRIDGE_NODE_ID);
+	if (found && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		chat_idgen_after(
+		    &s->system_ids, (uint64_t)sqlite3_column_int64(stmt, 0));
+	sqlite3_reset(stmt);
+	return SQLITE_OK;
 }
 
 int bridge_store_open(sqlite3 *db, struct bridge_store **out)
@@ -99,6 +134,8 @@ int bridge_store_open(sqlite3 *db, struct bridge_store **out)
 		                        NULL);
 	if (rc == SQLITE_OK)
 		rc = read_synchronous(db, &s->synchronous);
+	if (rc == SQLITE_OK)
+		rc = seed_system_ids(s);
 	if (rc != SQLITE_OK) {
 		bridge_store_close(s);
 		return rc;
@@ -113,6 +150,9 @@ void bridge_store_close(struct bridge_store *s)
 		return;
 	for (int i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (size_t i = 0; i < s->cached_count; i++)
+		sqlite3_finalize(s->cached[i].stmt);
+	free(s->cached);
 	bridge_heads_free(&s->heads);
 	bridge_watermarks_free(&s->watermarks);
 	free(s);
@@ -123,8 +163,40 @@ const char *bridge_store_error(const struct bridge_store *s)
 	return sqlite3_errmsg(s->db);
 }
 
-/* Runs a statement that returns no row and makes it reusable. */
-static int run(sqlite3_stmt *stmt)
+int bridge_sql_statement(struct bridge_store *s, const char *sql,
+                         sqlite3_stmt **out)
+{
+	struct cached_statement *c;
+	int rc;
+
+	for (size_t i = 0; i < s->cached_count; i++) {
+		if (s->cached[i].sql == sql) {
+			*out = s->cached[i].stmt;
+			return SQLITE_OK;
+		}
+	}
+	if (s->cached_count == s->cached_cap) {
+		size_t cap = s->cached_cap ? s->cached_cap * 2 : 32;
+		struct cached_statement *grown =
+		    realloc(s->cached, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return SQLITE_NOMEM;
+		s->cached = grown;
+		s->cached_cap = cap;
+	}
+	c = &s->cached[s->cached_count];
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                        &c->stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	c->sql = sql;
+	s->cached_count++;
+	*out = c->stmt;
+	return SQLITE_OK;
+}
+
+int bridge_sql_run(sqlite3_stmt *stmt)
 {
 	int rc = sqlite3_step(stmt);
 
@@ -132,9 +204,7 @@ static int run(sqlite3_stmt *stmt)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Steps a statement expected to return at most one row; the caller reads
- * the row, then resets. *found tells whether there was one. */
-static int step_one(sqlite3_stmt *stmt, bool *found)
+int bridge_sql_step_one(sqlite3_stmt *stmt, bool *found)
 {
 	int rc = sqlite3_step(stmt);
 
@@ -145,19 +215,19 @@ static int step_one(sqlite3_stmt *stmt, bool *found)
 	return rc;
 }
 
-static void bind_text(sqlite3_stmt *stmt, int index, const char *text)
+void bridge_sql_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
 	sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
 }
 
 int bridge_store_begin(struct bridge_store *s)
 {
-	return run(s->stmt[STMT_BEGIN]);
+	return bridge_sql_run(s->stmt[STMT_BEGIN]);
 }
 
 int bridge_store_commit(struct bridge_store *s)
 {
-	int rc = run(s->stmt[STMT_COMMIT]);
+	int rc = bridge_sql_run(s->stmt[STMT_COMMIT]);
 
 	if (rc == SQLITE_OK) {
 		bridge_heads_commit(&s->heads);
@@ -170,7 +240,7 @@ void bridge_store_rollback(struct bridge_store *s)
 {
 	/* SQLite may already have rolled back by itself (disk full, I/O). */
 	if (!sqlite3_get_autocommit(s->db))
-		run(s->stmt[STMT_ROLLBACK]);
+		bridge_sql_run(s->stmt[STMT_ROLLBACK]);
 	bridge_heads_discard(&s->heads);
 	bridge_watermarks_discard(&s->watermarks);
 }
@@ -191,8 +261,8 @@ static int load_head(struct bridge_store *s, const char *convo,
 	*out = bridge_heads_find(&s->heads, convo);
 	if (*out != NULL)
 		return SQLITE_OK;
-	bind_text(stmt, 1, convo);
-	rc = step_one(stmt, &found);
+	bridge_sql_bind_text(stmt, 1, convo);
+	rc = bridge_sql_step_one(stmt, &found);
 	if (rc != SQLITE_OK)
 		return rc;
 	if (found)
@@ -213,25 +283,54 @@ int bridge_store_head(struct bridge_store *s, const char *convo,
 	return rc;
 }
 
+int bridge_store_next_seq(struct bridge_store *s, const char *convo,
+                          long long *seq)
+{
+	struct bridge_head *head;
+	int rc = load_head(s, convo, &head);
+
+	if (rc == SQLITE_OK)
+		*seq = (head->touched ? head->tentative : head->committed) + 1;
+	return rc;
+}
+
+uint64_t bridge_store_system_id(struct bridge_store *s, long long now_ms)
+{
+	return chat_idgen_next(&s->system_ids, now_ms);
+}
+
 int bridge_store_membership(struct bridge_store *s, const char *convo,
-                            const char *user, bool *member,
-                            long long *joined_seq)
+                            const char *user, struct bridge_membership *out)
 {
 	sqlite3_stmt *stmt = s->stmt[STMT_MEMBERSHIP];
 	int rc;
 
-	bind_text(stmt, 1, convo);
-	bind_text(stmt, 2, user);
-	rc = step_one(stmt, member);
-	if (rc != SQLITE_OK)
-		return rc;
-	*joined_seq = *member ? sqlite3_column_int64(stmt, 0) : 0;
+	memset(out, 0, sizeof(*out));
+	bridge_sql_bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 2, user);
+	rc = bridge_sql_step_one(stmt, &out->found);
+	if (rc != SQLITE_OK || !out->found)
+		goto done;
+	out->admin = sqlite3_column_int(stmt, 0) != 0;
+	out->joined_seq = sqlite3_column_int64(stmt, 1);
+	out->current = sqlite3_column_type(stmt, 2) == SQLITE_NULL;
+	out->left_seq = out->current ? 0 : sqlite3_column_int64(stmt, 2);
+	out->delivered_seq = sqlite3_column_int64(stmt, 3);
+	out->read_seq = sqlite3_column_int64(stmt, 4);
+done:
 	sqlite3_reset(stmt);
-	return SQLITE_OK;
+	return rc;
 }
 
-/* Copies a text column into a fixed buffer; ids are short by schema. */
-static void copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t len)
+long long bridge_membership_head(const struct bridge_membership *m,
+                                 long long head)
+{
+	if (m->current || m->left_seq > head)
+		return head;
+	return m->left_seq;
+}
+
+void bridge_sql_copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t len)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, col);
 	size_t n = text ? strlen((const char *)text) : 0;
@@ -242,6 +341,19 @@ static void copy_column(sqlite3_stmt *stmt, int col, char *dst, size_t len)
 	dst[n] = '\0';
 }
 
+/* An owned copy of a text column that may be NULL; false when out of
+ * memory. */
+static bool dup_column(sqlite3_stmt *stmt, int col, char **out)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+
+	*out = NULL;
+	if (text == NULL)
+		return sqlite3_column_type(stmt, col) == SQLITE_NULL;
+	*out = strdup((const char *)text);
+	return *out != NULL;
+}
+
 int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
                               const char *sender, const char *cmid,
                               struct bridge_message *stored, bool *found)
@@ -250,10 +362,10 @@ int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
 	const unsigned char *body;
 	int rc;
 
-	bind_text(stmt, 1, convo);
-	bind_text(stmt, 2, sender);
-	bind_text(stmt, 3, cmid);
-	rc = step_one(stmt, found);
+	bridge_sql_bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 2, sender);
+	bridge_sql_bind_text(stmt, 3, cmid);
+	rc = bridge_sql_step_one(stmt, found);
 	if (rc != SQLITE_OK || !*found)
 		goto done;
 	memset(stored, 0, sizeof(*stored));
@@ -265,8 +377,10 @@ int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
 	stored->ts = sqlite3_column_int64(stmt, 2);
 	body = sqlite3_column_text(stmt, 3);
 	stored->body = strdup(body ? (const char *)body : "");
-	if (stored->body == NULL)
+	if (stored->body == NULL || !dup_column(stmt, 4, &stored->type)) {
+		bridge_message_clear(stored);
 		rc = SQLITE_NOMEM;
+	}
 done:
 	sqlite3_reset(stmt);
 	return rc;
@@ -283,15 +397,19 @@ int bridge_store_append(struct bridge_store *s, struct bridge_message *m)
 	if (bridge_heads_touch(&s->heads, head) != 0)
 		return SQLITE_NOMEM;
 	m->seq = head->tentative + 1;
-	bind_text(stmt, 1, m->convo);
+	bridge_sql_bind_text(stmt, 1, m->convo);
 	sqlite3_bind_int64(stmt, 2, m->seq);
 	/* Ids use all 64 bits; SQLite stores them as the same bit pattern. */
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)m->id);
-	bind_text(stmt, 4, m->from);
-	bind_text(stmt, 5, m->cmid);
+	bridge_sql_bind_text(stmt, 4, m->from);
+	bridge_sql_bind_text(stmt, 5, m->cmid);
 	sqlite3_bind_int64(stmt, 6, m->ts);
-	bind_text(stmt, 7, m->body);
-	rc = run(stmt);
+	bridge_sql_bind_text(stmt, 7, m->body);
+	if (m->type != NULL)
+		bridge_sql_bind_text(stmt, 8, m->type);
+	else
+		sqlite3_bind_null(stmt, 8);
+	rc = bridge_sql_run(stmt);
 	if (rc == SQLITE_OK)
 		head->tentative = m->seq;
 	else
@@ -307,10 +425,11 @@ static int read_row(sqlite3_stmt *stmt, const char *convo,
 	snprintf(m->convo, sizeof(m->convo), "%s", convo);
 	m->seq = sqlite3_column_int64(stmt, 0);
 	m->id = (uint64_t)sqlite3_column_int64(stmt, 1);
-	copy_column(stmt, 2, m->from, sizeof(m->from));
+	bridge_sql_copy_column(stmt, 2, m->from, sizeof(m->from));
 	m->ts = sqlite3_column_int64(stmt, 3);
-	copy_column(stmt, 4, m->cmid, sizeof(m->cmid));
+	bridge_sql_copy_column(stmt, 4, m->cmid, sizeof(m->cmid));
 	m->body = (char *)sqlite3_column_text(stmt, 5);
+	m->type = (char *)sqlite3_column_text(stmt, 6);
 	return m->body ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -330,14 +449,15 @@ static int read_messages(sqlite3_stmt *stmt, const char *convo,
 }
 
 int bridge_store_read_after(struct bridge_store *s, const char *convo,
-                            long long after, long long limit, bridge_row_fn fn,
-                            void *ctx)
+                            long long after, long long through, long long limit,
+                            bridge_row_fn fn, void *ctx)
 {
 	sqlite3_stmt *stmt = s->stmt[STMT_READ_AFTER];
 
-	bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 1, convo);
 	sqlite3_bind_int64(stmt, 2, after);
-	sqlite3_bind_int64(stmt, 3, limit);
+	sqlite3_bind_int64(stmt, 3, through);
+	sqlite3_bind_int64(stmt, 4, limit);
 	return read_messages(stmt, convo, fn, ctx);
 }
 
@@ -347,7 +467,7 @@ int bridge_store_read_before(struct bridge_store *s, const char *convo,
 {
 	sqlite3_stmt *stmt = s->stmt[STMT_READ_BEFORE];
 
-	bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 1, convo);
 	sqlite3_bind_int64(stmt, 2, above);
 	sqlite3_bind_int64(stmt, 3, before);
 	sqlite3_bind_int64(stmt, 4, limit);
@@ -365,16 +485,28 @@ int bridge_store_conversations_of(struct bridge_store *s, const char *user,
 	sqlite3_stmt *stmt = s->stmt[STMT_CONVERSATIONS_OF];
 	int rc;
 
-	bind_text(stmt, 1, user);
+	bridge_sql_bind_text(stmt, 1, user);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *convo = column_or_null(stmt, 0);
-		const char *kind = column_or_null(stmt, 1);
+		struct bridge_listed_conversation c;
+		struct bridge_membership *m = &c.membership;
 
-		if (convo == NULL || kind == NULL) {
+		c.convo = column_or_null(stmt, 0);
+		c.kind = column_or_null(stmt, 1);
+		c.title = column_or_null(stmt, 2);
+		if (c.convo == NULL || c.kind == NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		if (!fn(ctx, convo, kind, column_or_null(stmt, 2)))
+		c.broadcast = sqlite3_column_int(stmt, 3) != 0;
+		m->found = true;
+		m->admin = sqlite3_column_int(stmt, 4) != 0;
+		m->joined_seq = sqlite3_column_int64(stmt, 5);
+		m->current = sqlite3_column_type(stmt, 6) == SQLITE_NULL;
+		m->left_seq = sqlite3_column_int64(stmt, 6);
+		m->delivered_seq = sqlite3_column_int64(stmt, 7);
+		m->read_seq = sqlite3_column_int64(stmt, 8);
+		c.member_count = sqlite3_column_int64(stmt, 9);
+		if (!fn(ctx, &c))
 			break;
 	}
 	sqlite3_reset(stmt);
@@ -387,7 +519,7 @@ int bridge_store_members_of(struct bridge_store *s, const char *convo,
 	sqlite3_stmt *stmt = s->stmt[STMT_MEMBERS_OF];
 	int rc;
 
-	bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 1, convo);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *user = column_or_null(stmt, 0);
 
@@ -427,9 +559,9 @@ static int write_watermark(void *ctx, const char *convo, long long seq)
 	struct bridge_store *s = ctx;
 	sqlite3_stmt *stmt = s->stmt[STMT_SET_ANNOUNCED];
 
-	bind_text(stmt, 1, convo);
+	bridge_sql_bind_text(stmt, 1, convo);
 	sqlite3_bind_int64(stmt, 2, seq);
-	return run(stmt);
+	return bridge_sql_run(stmt);
 }
 
 int bridge_store_write_announced(struct bridge_store *s)
@@ -506,11 +638,11 @@ int bridge_store_read_unannounced(struct bridge_store *s, long long newest,
 
 		if (after < announced)
 			after = announced;
-		copy_column(list, 0, convo, sizeof(convo));
+		bridge_sql_copy_column(list, 0, convo, sizeof(convo));
 		found->conversations++;
 		found->older += after - announced;
-		rc = bridge_store_read_after(s, convo, after, newest, pass_row,
-		                             &reader);
+		rc = bridge_store_read_after(s, convo, after, head, newest,
+		                             pass_row, &reader);
 		if (rc != SQLITE_OK)
 			break;
 	}

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct bridge_store;
 
@@ -37,14 +38,41 @@ void bridge_store_forget_heads(struct bridge_store *s);
 int bridge_store_head(struct bridge_store *s, const char *convo,
                       long long *head);
 
-/* Whether user is a member of convo, and from which seq on it sees
- * messages (joined_seq). A missing conversation has no members. */
+/* Inside a transaction: the seq the next bridge_store_append to convo
+ * will assign. */
+int bridge_store_next_seq(struct bridge_store *s, const char *convo,
+                          long long *seq);
+
+/* A fresh id for a system message (common/idgen.h, node 1023). */
+uint64_t bridge_store_system_id(struct bridge_store *s, long long now_ms);
+
+/*
+ * A user's row in a conversation's members. A member sees the seqs above
+ * joined_seq and, once removed or gone (left_seq set), none above left_seq:
+ * the system message that recorded it.
+ */
+struct bridge_membership {
+	bool found;   /* a member now, or once */
+	bool current; /* not removed, has not left */
+	bool admin;
+	long long joined_seq;
+	long long left_seq; /* 0 while current */
+	long long delivered_seq;
+	long long read_seq;
+};
+
+/* The membership of user in convo; found is false when the user never was
+ * a member (a missing conversation has no members). */
 int bridge_store_membership(struct bridge_store *s, const char *convo,
-                            const char *user, bool *member,
-                            long long *joined_seq);
+                            const char *user, struct bridge_membership *out);
+
+/* The newest seq the member may see, for a conversation at head. */
+long long bridge_membership_head(const struct bridge_membership *m,
+                                 long long head);
 
 /* The stored message with this (convo, sender, cmid), if any, including
- * one inserted earlier in the open transaction. stored->client is NULL. */
+ * one inserted earlier in the open transaction. stored->client is NULL;
+ * the caller clears stored when found. */
 int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
                               const char *sender, const char *cmid,
                               struct bridge_message *stored, bool *found);
@@ -61,10 +89,11 @@ int bridge_store_append(struct bridge_store *s, struct bridge_message *m);
  */
 typedef bool (*bridge_row_fn)(void *ctx, const struct bridge_message *m);
 
-/* Messages of convo with seq > after, oldest first, at most limit. */
+/* Messages of convo with after < seq <= through, oldest first, at most
+ * limit. */
 int bridge_store_read_after(struct bridge_store *s, const char *convo,
-                            long long after, long long limit, bridge_row_fn fn,
-                            void *ctx);
+                            long long after, long long through, long long limit,
+                            bridge_row_fn fn, void *ctx);
 
 /* Messages of convo with above < seq < before, newest first, at most
  * limit. */
@@ -115,16 +144,26 @@ int bridge_store_read_unannounced(struct bridge_store *s, long long newest,
                                   bridge_row_fn fn, void *ctx,
                                   struct bridge_unannounced *found);
 
-/* title is NULL when the conversation has none. */
-typedef bool (*bridge_conversation_fn)(void *ctx, const char *convo,
-                                       const char *kind, const char *title);
+/* One conversation of a user's listing; strings are borrowed for the
+ * call, title is NULL when the conversation has none. */
+struct bridge_listed_conversation {
+	const char *convo;
+	const char *kind;
+	const char *title;
+	bool broadcast;
+	long long member_count; /* current members */
+	struct bridge_membership membership;
+};
+
+typedef bool (*bridge_conversation_fn)(
+    void *ctx, const struct bridge_listed_conversation *c);
 typedef bool (*bridge_member_fn)(void *ctx, const char *user);
 
-/* The conversations user is a member of, by id. */
+/* The conversations user is or was a member of, by id. */
 int bridge_store_conversations_of(struct bridge_store *s, const char *user,
                                   bridge_conversation_fn fn, void *ctx);
 
-/* The members of convo, sorted by user id. */
+/* The current members of convo, sorted by user id. */
 int bridge_store_members_of(struct bridge_store *s, const char *convo,
                             bridge_member_fn fn, void *ctx);
 

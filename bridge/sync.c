@@ -73,7 +73,7 @@ static const struct bridge_failure *read_page(struct bridge_reply *r,
 
 	bridge_page_init(&page, limit,
 	                 bridge_reply_page_budget(r, skeleton_length(r, a)));
-	rc = bridge_store_read_after(r->store, a->convo, from, limit,
+	rc = bridge_store_read_after(r->store, a->convo, from, a->head, limit,
 	                             bridge_page_add, &page);
 	if (rc != SQLITE_OK) {
 		failure = bridge_reply_store_failed(r, rc);
@@ -100,10 +100,10 @@ const struct bridge_failure *bridge_op_sync(struct bridge_reply *r)
 {
 	struct sync_answer a = {0};
 	const struct bridge_failure *failure;
-	long long joined_seq, limit;
-	int rc;
+	struct bridge_view view;
+	long long limit;
 
-	failure = bridge_param_member_convo(r, &a.convo, &joined_seq);
+	failure = bridge_param_visible_convo(r, &a.convo, &view);
 	if (failure == NULL)
 		failure =
 		    bridge_param_count(r, "after", 0, &bad_after, &a.after);
@@ -111,8 +111,8 @@ const struct bridge_failure *bridge_op_sync(struct bridge_reply *r)
 		failure = bridge_param_limit(r, &limit);
 	if (failure != NULL)
 		return failure;
-	rc = bridge_store_head(r->store, a.convo, &a.head);
-	if (rc != SQLITE_OK)
-		return bridge_reply_store_failed(r, rc);
-	return read_page(r, &a, joined_seq, limit);
+	/* A former member's head is the message that ended its membership:
+	 * its sync is complete there. */
+	a.head = view.head;
+	return read_page(r, &a, view.joined, limit);
 }

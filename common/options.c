@@ -171,7 +171,8 @@ enum chat_option_result chat_options_set(struct chat_options *opts,
 	long v;
 
 	if (strcmp(name, "node_id") == 0) {
-		if (!parse_long(value, 0, 1023, &v))
+		/* 1023 is the bridge's (common/idgen.h). */
+		if (!parse_long(value, 0, 1022, &v))
 			return CHAT_OPTION_INVALID;
 		opts->node_id = (int)v;
 		return CHAT_OPTION_OK;

@@ -43,14 +43,22 @@ static void forget_pending(struct chat_plugin *p, const cJSON *msg)
 		chat_pending_remove(&p->pending, convo, from, cmid);
 }
 
-static void deliver_to_list(struct fanout *f, const cJSON *users)
+/* Users a system message concerns beyond its readers (those it removes,
+ * and new members of a broadcast conversation, who are not subscribed to
+ * its topic yet); a reader already has it. */
+static void deliver_to_list(struct fanout *f, const struct chat_convo *c,
+			    long long seq, bool inbox_fanout,
+			    const cJSON *users)
 {
 	const cJSON *user;
 
 	cJSON_ArrayForEach(user, users)
 	{
-		if (cJSON_IsString(user))
-			deliver_to_member(user->valuestring, f);
+		if (!cJSON_IsString(user))
+			continue;
+		if (inbox_fanout && chat_convo_sees(c, user->valuestring, seq))
+			continue;
+		deliver_to_member(user->valuestring, f);
 	}
 }
 
@@ -85,13 +93,15 @@ static void fan_out(struct chat_plugin *p, struct fanout *f,
 			 convo);
 		return;
 	}
-	if (chat_convo_is_broadcast(c) &&
-	    (type == NULL || strcmp(type, "broadcast") != 0))
+	bool inbox = !chat_convo_is_broadcast(c) ||
+		     (type && strcmp(type, "broadcast") == 0);
+	long long n = cJSON_IsNumber(seq) ? (long long)seq->valuedouble : 0;
+
+	if (!inbox)
 		broadcast(f, convo);
-	else if (cJSON_IsNumber(seq))
-		chat_convo_each_reader(c, (long long)seq->valuedouble,
-				       deliver_to_member, f);
-	deliver_to_list(f, also);
+	else
+		chat_convo_each_reader(c, n, deliver_to_member, f);
+	deliver_to_list(f, c, n, inbox, also);
 }
 
 /* A committed message goes to its readers; a duplicate's stored copy goes

@@ -5,7 +5,13 @@ CREATE TABLE users (
     id          TEXT PRIMARY KEY,
     -- 'service' accounts (the bridge) are privileged and never chat.
     kind        TEXT NOT NULL DEFAULT 'user' CHECK (kind IN ('user', 'service')),
-    created_at  INTEGER NOT NULL
+    created_at  INTEGER NOT NULL,
+    -- Presence, written by the bridge from the plugin's hand-offs: shown
+    -- online, and when the user was last seen going offline.
+    online      INTEGER NOT NULL DEFAULT 0,
+    last_seen   INTEGER,
+    -- 1: nobody sees this user's presence, and it sees nobody's.
+    hide_presence  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- One row per device token. Only a keyed hash of the token is stored.
@@ -18,6 +24,7 @@ CREATE TABLE devices (
     revoked_at  INTEGER
 );
 CREATE INDEX devices_by_user ON devices (user_id);
+CREATE INDEX users_online ON users (online) WHERE online = 1;
 -- The plugin polls for fresh revocations to disconnect revoked devices.
 CREATE INDEX devices_by_revocation ON devices (revoked_at)
     WHERE revoked_at IS NOT NULL;
@@ -60,6 +67,8 @@ CREATE INDEX members_by_user ON members (user_id, convo_id);
 CREATE TABLE messages (
     convo_id  TEXT NOT NULL,
     seq       INTEGER NOT NULL,
+    -- Stamped by the plugin with its node id, or made by the bridge (system
+    -- messages) with node id 1023, which is reserved for it.
     id        INTEGER NOT NULL UNIQUE,
     sender    TEXT NOT NULL,
     cmid      TEXT NOT NULL,
@@ -74,6 +83,11 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_by_cmid ON messages (convo_id, sender, cmid);
 -- Receipts: a sender's newest message within a range of seqs.
 CREATE INDEX messages_by_sender ON messages (convo_id, sender, seq);
+-- System messages by who made them and their cmid ("op " and the request
+-- id): a retried create_group finds the group it made, whose id it does
+-- not know. Only system messages are indexed.
+CREATE INDEX messages_by_operation ON messages (sender, cmid)
+    WHERE type IS NOT NULL;
 
 -- Requests from the admin CLI, run by the bridge (the only writer of
 -- messages) so that group changes get their system messages like any

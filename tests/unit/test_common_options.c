@@ -213,14 +213,15 @@ static void test_numbers_are_checked_against_their_range(void **state)
 	chat_options_defaults(&opts);
 	assert_int_equal(chat_options_set(&opts, "node_id", "0"),
 	                 CHAT_OPTION_OK);
-	assert_int_equal(chat_options_set(&opts, "node_id", "1023"),
+	assert_int_equal(chat_options_set(&opts, "node_id", "1022"),
 	                 CHAT_OPTION_OK);
-	assert_int_equal(opts.node_id, 1023);
-	assert_int_equal(chat_options_set(&opts, "node_id", "1024"),
+	assert_int_equal(opts.node_id, 1022);
+	/* 1023 is the bridge's own node id. */
+	assert_int_equal(chat_options_set(&opts, "node_id", "1023"),
 	                 CHAT_OPTION_INVALID);
 	assert_int_equal(chat_options_set(&opts, "node_id", "-1"),
 	                 CHAT_OPTION_INVALID);
-	assert_int_equal(opts.node_id, 1023);
+	assert_int_equal(opts.node_id, 1022);
 	assert_int_equal(chat_options_set(&opts, "max_envelope_bytes", "256"),
 	                 CHAT_OPTION_OK);
 	assert_int_equal(chat_options_set(&opts, "max_envelope_bytes", "255"),

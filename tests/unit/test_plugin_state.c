@@ -1,6 +1,6 @@
 /* The plugin's in-memory state: message ids, pending hand-offs and
  * client-id ownership. */
-#include "plugin/idgen.h"
+#include "idgen.h"
 #include "plugin/limits.h"
 #include "plugin/pending.h"
 #include "plugin/presence.h"

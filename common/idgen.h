@@ -2,7 +2,9 @@
  * Server message ids: 64-bit, time-ordered, unique across brokers.
  *
  *   bits 63..22  milliseconds since 2024-01-01T00:00:00Z (41 bits, ~69 years)
- *   bits 21..12  node id (plugin_opt_node_id, 0-1023, distinct per broker)
+ *   bits 21..12  node id: plugin_opt_node_id (0-1022), distinct per
+ *                broker; 1023 is the bridge's, for the system messages it
+ *                writes itself
  *   bits 11..0   counter within the millisecond
  *
  * Bit 63 stays zero, so ids also fit SQLite's signed INTEGER.
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #define CHAT_ID_EPOCH_MS 1704067200000LL
+#define CHAT_BRIDGE_NODE_ID 1023
 
 struct chat_idgen {
 	int node_id;
