@@ -46,7 +46,7 @@ PLUGIN := $(BUILD)/chat_plugin.so
 BRIDGE := $(BUILD)/chat-bridge
 CLI := $(BUILD)/chatctl
 
-.PHONY: all deps run test unit integration test-sanitized clean
+.PHONY: all deps run test unit integration test-sanitized fuzz fuzz-smoke clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -75,6 +75,28 @@ integration: $(INTEGRATION_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)
 
 clean:
 	rm -rf build
+
+# libFuzzer targets for every parser of untrusted input (clang): a bounded
+# run in make test, a long one with make fuzz (FUZZ_SECONDS per target).
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-Wall -Wextra -Werror -I. -Icommon -Ibuild/gen -D_GNU_SOURCE
+FUZZERS := build/fuzz/fuzz_plugin_input build/fuzz/fuzz_text_and_topics
+
+build/fuzz/fuzz_plugin_input: tests/fuzz/fuzz_plugin_input.c \
+		$(PLUGIN_PURE_SRC) $(COMMON_SRC) build/gen/schema_sql.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+build/fuzz/fuzz_text_and_topics: tests/fuzz/fuzz_text_and_topics.c \
+		plugin/acl.c $(COMMON_SRC) build/gen/schema_sql.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+fuzz-smoke: $(FUZZERS)
+	@tools/fuzz.sh smoke
+
+fuzz: $(FUZZERS)
+	@tools/fuzz.sh long
 
 $(GEN_SCHEMA): $(sort $(wildcard schema/*.sql)) tools/embed-sql.sh
 	@mkdir -p $(dir $@)
@@ -132,3 +154,15 @@ $(BUILD)/tests/integration/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HAR
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka -lpthread
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# `make bench`: the load generator and the measurements of
+# docs/PERFORMANCE.md (about 10 minutes; results in $(BUILD)/bench/).
+LOAD := $(BUILD)/chat-load
+
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all $(LOAD)
+	@CHAT_BUILD_DIR=$(BUILD) bench/run.sh
+
+$(LOAD): $(call obj,$(wildcard bench/load/*.c))
+	$(CC) $(LDFLAGS) -o $@ $^
