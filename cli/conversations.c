@@ -139,13 +139,17 @@ static int convo_direct(struct chatctl *ctl, int argc, char **argv)
 	return CHATCTL_OK;
 }
 
+/* The conversations listed: all, or those the user is a member of now. */
+#define LISTED_CONVOS                                                          \
+	"FROM conversations c WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM "      \
+	"members m WHERE m.convo_id = c.id AND m.user_id = ?1 "                \
+	"AND m.left_seq IS NULL) "
+
 /* Widest conversation id in the listing, for aligned columns. */
 static int convo_id_width(struct chatctl *ctl, const char *user, int *width)
 {
 	sqlite3_stmt *stmt = chatctl_store_prepare(
-	    ctl, "SELECT COALESCE(MAX(length(c.id)), 0) FROM conversations c "
-	         "WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM members m "
-	         "WHERE m.convo_id = c.id AND m.user_id = ?1)");
+	    ctl, "SELECT COALESCE(MAX(length(c.id)), 0) " LISTED_CONVOS);
 	int rc;
 
 	if (stmt == NULL)
@@ -160,34 +164,47 @@ static int convo_id_width(struct chatctl *ctl, const char *user, int *width)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Members come last: a group's list has no useful width to align to. */
+static void print_convo(sqlite3_stmt *stmt, int width)
+{
+	const char *name = (const char *)sqlite3_column_text(stmt, 5);
+
+	printf("%-*s %-7s %-9s %-8lld %-7lld ", width,
+	       (const char *)sqlite3_column_text(stmt, 0),
+	       (const char *)sqlite3_column_text(stmt, 1),
+	       sqlite3_column_int(stmt, 2) ? "broadcast" : "inbox",
+	       sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 4));
+	chatctl_print_text(stdout, name ? name : "-");
+	putchar('\n');
+}
+
+/*
+ * MEMBERS counts the current members; NAME is a group's or channel's
+ * title, or the pair of a direct conversation. Names come last: they have
+ * no useful width to align to. MODE says how messages go out: to every
+ * member's inbox, or once on the conversation's broadcast topic.
+ */
 static int print_convos(struct chatctl *ctl, const char *user, int width)
 {
 	sqlite3_stmt *stmt = chatctl_store_prepare(
-	    ctl, "SELECT c.id, c.kind, "
-	         "(SELECT COALESCE(MAX(seq), 0) FROM messages "
-	         "WHERE convo_id = c.id), "
-	         "(SELECT group_concat(user_id, ',') FROM (SELECT user_id "
-	         "FROM members WHERE convo_id = c.id ORDER BY user_id)) "
-	         "FROM conversations c "
-	         "WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM members m "
-	         "WHERE m.convo_id = c.id AND m.user_id = ?1) "
-	         "ORDER BY c.created_at, c.id");
-	const char *members;
+	    ctl,
+	    "SELECT c.id, c.kind, c.broadcast, "
+	    "(SELECT COALESCE(MAX(seq), 0) FROM messages "
+	    "WHERE convo_id = c.id), "
+	    "(SELECT COUNT(*) FROM members WHERE convo_id = c.id "
+	    "AND left_seq IS NULL), "
+	    "CASE WHEN c.kind = 'direct' THEN "
+	    "(SELECT group_concat(user_id, ',') FROM (SELECT user_id "
+	    "FROM members WHERE convo_id = c.id ORDER BY user_id)) "
+	    "ELSE c.title END " LISTED_CONVOS "ORDER BY c.created_at, c.id");
 	int rc;
 
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
-	printf("%-*s %-7s %-8s %s\n", width, "CONVO", "KIND", "HEAD",
-	       "MEMBERS");
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		members = (const char *)sqlite3_column_text(stmt, 3);
-		printf("%-*s %-7s %-8lld %s\n", width,
-		       (const char *)sqlite3_column_text(stmt, 0),
-		       (const char *)sqlite3_column_text(stmt, 1),
-		       sqlite3_column_int64(stmt, 2), members ? members : "-");
-	}
+	printf("%-*s %-7s %-9s %-8s %-7s %s\n", width, "CONVO", "KIND", "MODE",
+	       "HEAD", "MEMBERS", "NAME");
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		print_convo(stmt, width);
 	if (rc != SQLITE_DONE)
 		chatctl_store_failed(ctl, "listing conversations");
 	sqlite3_finalize(stmt);

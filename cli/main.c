@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"user", chatctl_user_command},
     {"device", chatctl_device_command},
     {"convo", chatctl_convo_command},
+    {"group", chatctl_group_command},
 };
 
 struct global_options {

@@ -16,11 +16,26 @@ static const char usage_text[] =
     "  device revoke <device-id>       revoke a device token\n"
     "  convo direct <user-a> <user-b>  the pair's direct conversation\n"
     "  convo list [--user U]           conversations, members, head seq\n"
+    "  group create <title> --owner U [--member U]... [--channel]\n"
+    "                                  new group or channel owned by U;\n"
+    "                                  prints its conversation id\n"
+    "  group add <convo> <user>...     add members\n"
+    "  group remove <convo> <user>...  remove members\n"
+    "  group rename <convo> <title>    give a group a new title\n"
+    "  group role <convo> <user> admin|member\n"
+    "                                  promote or demote a member\n"
+    "  group members <convo>           members, roles, join points, cursors\n"
     "  help                            this text\n"
     "\n"
     "The database path is plugin_opt_database of the chat plugin in the\n"
     "configuration file (default ./mosquitto.conf); --db overrides it.\n"
-    "Tokens are printed once on stdout; only their hash is stored.\n";
+    "Tokens are printed once on stdout; only their hash is stored.\n"
+    "\n"
+    "Group changes are carried out by the running bridge, so that every\n"
+    "member gets its system message: chatctl leaves the request in the\n"
+    "database and waits up to 10 s (CHATCTL_BRIDGE_WAIT_MS) for the answer.\n"
+    "add, remove, rename and role are made by $admin, an admin of every\n"
+    "group, or in the name of the user given with --by U.\n";
 
 void chatctl_error(const char *fmt, ...)
 {
@@ -64,6 +79,22 @@ void chatctl_format_time(long long ms, char out[CHATCTL_TIME_LEN])
 	if (gmtime_r(&seconds, &tm) == NULL ||
 	    strftime(out, CHATCTL_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, CHATCTL_TIME_LEN, "%lld", ms);
+}
+
+/*
+ * Prints text from the store or the bridge (a title, an error message) as
+ * it is, unless it holds a control code or is not UTF-8: then quoted, with
+ * such bytes escaped, so it cannot drive the terminal.
+ */
+void chatctl_print_text(FILE *out, const char *text)
+{
+	char quoted[CHATCTL_QUOTED_MAX];
+
+	if (!chatctl_printable(text)) {
+		fputs(chatctl_quote(text, quoted, sizeof(quoted)), out);
+		return;
+	}
+	fputs(text, out);
 }
 
 /*

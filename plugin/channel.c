@@ -45,7 +45,8 @@ bool chat_channel_allows(struct chat_plugin *p, const char *username,
 		       seq_of(payload, len, &seq) &&
 		       chat_convo_sees(c, username, seq);
 	}
-	/* A subscription: may read the store once. */
-	return chat_member_check(p, convo, username, &c) == CHAT_OK &&
-	       chat_convo_is_broadcast(c);
+	/* A subscription: may read the store once. Any member may subscribe,
+	 * also before the conversation turns broadcast, so as not to miss
+	 * the switch. */
+	return chat_member_check(p, convo, username, &c) == CHAT_OK;
 }

@@ -35,41 +35,69 @@ static bool single_word(const char *s)
 	return true;
 }
 
-static void join_args(char *const argv[], char *out, size_t outlen)
+static void join_args(va_list ap, char *out, size_t outlen)
 {
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (int i = 3; argv[i] && used < outlen; i++)
-		used +=
-		    (size_t)snprintf(out + used, outlen - used, " %s", argv[i]);
+	for (char *a; used < outlen && (a = va_arg(ap, char *));)
+		used += (size_t)snprintf(out + used, outlen - used, " %s", a);
+}
+
+/* Runs chatctl with the arguments in ap; returns its exit status or -1.
+ * A sanitizer report on stderr counts as a failure. */
+static int run_ctl(struct chat_server *srv, char *out, size_t outlen, char *err,
+                   size_t errlen, va_list ap)
+{
+	static const char *const reports[] = {
+	    "AddressSanitizer", "LeakSanitizer", "runtime error:", NULL};
+	char program[PATH_MAX + 16];
+	char *argv[CTL_MAX_ARGS + 4] = {program, "-c", srv->conf_path};
+	int argc = 3, rc;
+
+	snprintf(program, sizeof(program), "%s/chatctl", srv->build_dir);
+	for (char *a; argc < CTL_MAX_ARGS + 3 && (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	argv[argc] = NULL;
+	rc = test_process_run(argv, test_timeout_ms(CTL_TIMEOUT_MS), out,
+	                      outlen, err, errlen);
+	trim(out);
+	for (int i = 0; rc >= 0 && reports[i]; i++) {
+		if (strstr(err, reports[i])) {
+			test_log("chatctl: %s", err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int chat_server_ctl_status(struct chat_server *srv, char *out, size_t outlen,
+                           char *err, size_t errlen, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, errlen);
+	rc = run_ctl(srv, out, outlen, err, errlen, ap);
+	va_end(ap);
+	return rc;
 }
 
 int chat_server_ctl(struct chat_server *srv, char *out, size_t outlen, ...)
 {
-	static const char *const reports[] = {
-	    "AddressSanitizer", "LeakSanitizer", "runtime error:", NULL};
-	char program[PATH_MAX + 16], err[8192], args[512];
-	char *argv[CTL_MAX_ARGS + 4] = {program, "-c", srv->conf_path};
+	char err[8192], args[512];
 	va_list ap;
-	int argc = 3, rc;
+	int rc;
 
-	snprintf(program, sizeof(program), "%s/chatctl", srv->build_dir);
 	va_start(ap, outlen);
-	for (char *a; argc < CTL_MAX_ARGS + 3 && (a = va_arg(ap, char *));)
-		argv[argc++] = a;
+	rc = run_ctl(srv, out, outlen, err, sizeof(err), ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	join_args(argv, args, sizeof(args));
-	rc = test_process_run(argv, test_timeout_ms(CTL_TIMEOUT_MS), out,
-	                      outlen, err, sizeof(err));
-	trim(out);
-	for (int i = 0; rc == 0 && reports[i]; i++) {
-		if (strstr(err, reports[i]))
-			rc = -1;
-	}
-	if (rc != 0)
+	if (rc != 0) {
+		va_start(ap, outlen);
+		join_args(ap, args, sizeof(args));
+		va_end(ap);
 		test_log("chatctl%s failed (exit %d): %s", args, rc, err);
+	}
 	return rc == 0 ? 0 : -1;
 }
 

@@ -39,23 +39,29 @@ static void finish(sqlite3 *db, sqlite3_stmt *stmt)
 	sqlite3_close(db);
 }
 
-static int count_rows(struct chat_server *srv, const char *sql,
-                      const char *const params[])
+long long test_db_integer(struct chat_server *srv, const char *sql,
+                          const char *const params[])
 {
 	sqlite3 *db;
 	sqlite3_stmt *stmt = prepare(srv, &db, sql);
-	int n = -1;
+	long long n = -1;
 
 	if (stmt == NULL)
 		return -1;
 	for (int i = 0; params[i]; i++)
 		sqlite3_bind_text(stmt, i + 1, params[i], -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
-		n = sqlite3_column_int(stmt, 0);
+		n = sqlite3_column_int64(stmt, 0);
 	else
 		test_log("%s: %s", sql, sqlite3_errmsg(db));
 	finish(db, stmt);
 	return n;
+}
+
+static int count_rows(struct chat_server *srv, const char *sql,
+                      const char *const params[])
+{
+	return (int)test_db_integer(srv, sql, params);
 }
 
 int test_db_count_messages(struct chat_server *srv, const char *convo)
@@ -127,7 +133,7 @@ int test_db_message(struct chat_server *srv, const char *convo, long seq,
 	sqlite3 *db;
 	sqlite3_stmt *stmt =
 	    prepare(srv, &db,
-	            "SELECT sender, cmid, id, ts, body FROM messages"
+	            "SELECT sender, cmid, id, ts, body, type FROM messages"
 	            " WHERE convo_id = ? AND seq = ?");
 	const unsigned char *body;
 	int rc = -1;
@@ -143,9 +149,37 @@ int test_db_message(struct chat_server *srv, const char *convo, long seq,
 		copy_column(stmt, 1, out->cmid, sizeof(out->cmid));
 		copy_column(stmt, 2, out->id, sizeof(out->id));
 		out->ts = sqlite3_column_int64(stmt, 3);
+		copy_column(stmt, 5, out->type, sizeof(out->type));
 		body = sqlite3_column_text(stmt, 4);
 		out->body = strdup(body ? (const char *)body : "");
 		rc = out->body ? 0 : -1;
+	}
+	finish(db, stmt);
+	return rc;
+}
+
+int test_db_member(struct chat_server *srv, const char *convo, const char *user,
+                   struct test_db_member *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *stmt = prepare(
+	    srv, &db,
+	    "SELECT role, joined_seq, COALESCE(left_seq, -1), delivered_seq,"
+	    " read_seq FROM members WHERE convo_id = ? AND user_id = ?");
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, convo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		copy_column(stmt, 0, out->role, sizeof(out->role));
+		out->joined = (long)sqlite3_column_int64(stmt, 1);
+		out->left = (long)sqlite3_column_int64(stmt, 2);
+		out->delivered = (long)sqlite3_column_int64(stmt, 3);
+		out->read = (long)sqlite3_column_int64(stmt, 4);
+		rc = 0;
 	}
 	finish(db, stmt);
 	return rc;

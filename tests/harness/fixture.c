@@ -4,6 +4,9 @@
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define ANSWER_WAIT_MS 5000
 
 int chat_fixture_setup(void **state)
 {
@@ -74,6 +77,21 @@ void chat_fixture_user(struct chat_server *srv, const char *user,
 		fail_msg("chatctl user add %s failed", user);
 }
 
+void chat_fixture_accounts(struct chat_server *srv, const char *prefix,
+                           struct test_account *out, size_t count)
+{
+	if (chat_server_insert_accounts(srv, prefix, out, count) != 0)
+		fail_msg("cannot insert %zu users %s...", count, prefix);
+}
+
+void chat_fixture_group(struct test_client *owner, const char *title,
+                        const char *const members[], size_t count, bool channel,
+                        char convo[TEST_ID_MAX])
+{
+	if (test_group_create(owner, title, members, count, channel, convo) < 1)
+		fail_msg("%s could not create %s", owner->user, title);
+}
+
 void chat_fixture_direct(struct chat_server *srv, const char *a, const char *b,
                          char convo[TEST_ID_MAX])
 {
@@ -101,4 +119,69 @@ void chat_fixture_scene(struct chat_fixture *fx,
 	chat_fixture_direct(s->srv, "alice", "bob", s->convo);
 	s->alice = chat_fixture_connect(s->srv, "alice", s->alice_token);
 	s->bob = chat_fixture_connect(s->srv, "bob", s->bob_token);
+}
+
+void chat_assert_ok(const cJSON *resp)
+{
+	char *text;
+
+	if (resp && cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")))
+		return;
+	text = resp ? cJSON_PrintUnformatted(resp) : NULL;
+	fail_msg("expected a successful response, got %s",
+	         text ? text : "none");
+}
+
+void chat_assert_refused(const cJSON *resp, const char *code)
+{
+	char *text;
+
+	if (resp && !cJSON_IsTrue(cJSON_GetObjectItem(resp, "ok")) &&
+	    strcmp(test_response_code(resp), code) == 0)
+		return;
+	text = resp ? cJSON_PrintUnformatted(resp) : NULL;
+	fail_msg("expected a refusal with %s, got %s", code,
+	         text ? text : "none");
+}
+
+/* The item of the answer's array `list` whose `key` is value. */
+static const cJSON *find_item(const cJSON *resp, const char *list,
+                              const char *key, const char *value)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(resp, list))
+	{
+		if (strcmp(test_json_string(item, key), value) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+const cJSON *chat_fixture_conversation(struct test_client *c, const char *convo)
+{
+	cJSON *resp = test_client_request(c, test_timeout_ms(ANSWER_WAIT_MS),
+	                                  "{\"op\":\"conversations\"}");
+	const cJSON *item;
+
+	chat_assert_ok(resp);
+	item = find_item(resp, "conversations", "convo", convo);
+	if (item == NULL)
+		fail_msg("%s: %s is not in conversations", c->user, convo);
+	return item;
+}
+
+const cJSON *chat_fixture_member(struct test_client *c, const char *convo,
+                                 const char *user)
+{
+	cJSON *resp =
+	    test_client_request(c, test_timeout_ms(ANSWER_WAIT_MS),
+	                        "{\"op\":\"members\",\"convo\":\"%s\"}", convo);
+	const cJSON *item;
+
+	chat_assert_ok(resp);
+	item = find_item(resp, "members", "user", user);
+	if (item == NULL)
+		fail_msg("%s is not in the members of %s", user, convo);
+	return item;
 }

@@ -58,6 +58,16 @@ struct chat_server *chat_fixture_server(struct chat_fixture *fx,
 void chat_fixture_user(struct chat_server *srv, const char *user,
                        char token[TEST_TOKEN_MAX]);
 
+/* Creates count users prefix0000... in the store, or fails the test. */
+void chat_fixture_accounts(struct chat_server *srv, const char *prefix,
+                           struct test_account *out, size_t count);
+
+/* Creates a group (or channel) of owner and members through owner's
+ * create_group request, or fails the test. */
+void chat_fixture_group(struct test_client *owner, const char *title,
+                        const char *const members[], size_t count, bool channel,
+                        char convo[TEST_ID_MAX]);
+
 /* Creates a direct conversation or fails the test. */
 void chat_fixture_direct(struct chat_server *srv, const char *a, const char *b,
                          char convo[TEST_ID_MAX]);
@@ -70,6 +80,21 @@ struct test_client *chat_fixture_connect(struct chat_server *srv,
 void chat_fixture_scene(struct chat_fixture *fx,
                         const struct chat_server_config *cfg,
                         struct chat_scene *s);
+
+/* Fails the test unless resp is a successful response. */
+void chat_assert_ok(const cJSON *resp);
+
+/* Fails the test unless resp is a refusal with that error code. */
+void chat_assert_refused(const cJSON *resp, const char *code);
+
+/* The conversation's entry in c's `conversations` answer, or fails the
+ * test. Owned by the client. */
+const cJSON *chat_fixture_conversation(struct test_client *c,
+                                       const char *convo);
+
+/* The user's entry in the `members` answer c gets, or fails the test. */
+const cJSON *chat_fixture_member(struct test_client *c, const char *convo,
+                                 const char *user);
 
 #define CHAT_TEST(name)                                                        \
 	static void name##_body(struct chat_fixture *fx);                      \

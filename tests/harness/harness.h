@@ -118,8 +118,10 @@ int test_free_port(void);
 #define CHAT_SERVER_MAX_LINES   8
 #define CHAT_SERVER_MAX_CLIENTS 64
 #define CHAT_SERVER_MAX_HELPERS 4
+#define CHAT_SERVER_MAX_FLEETS  4
 
 struct test_client;
+struct test_fleet;
 
 /* What a test may change; zero-initialised means the production setup. */
 struct chat_server_config {
@@ -150,6 +152,8 @@ struct chat_server {
 	struct test_client *clients[CHAT_SERVER_MAX_CLIENTS];
 	/* Other programs a test runs against the server (mosquitto_sub). */
 	struct test_process helpers[CHAT_SERVER_MAX_HELPERS];
+	/* Connection fleets, closed at chat_server_stop at the latest. */
+	struct test_fleet *fleets[CHAT_SERVER_MAX_FLEETS];
 };
 
 /*
@@ -219,6 +223,13 @@ bool test_sanitizer_report(const char *log_path, bool leaks, char *line,
 int chat_server_ctl(struct chat_server *srv, char *out, size_t outlen, ...)
     __attribute__((sentinel));
 
+/* Runs `chatctl -c CONF args...` (NULL-terminated) whatever its outcome:
+ * stdout (trimmed) into out, stderr into err. Returns the exit status, or
+ * -1 when it could not run or timed out. */
+int chat_server_ctl_status(struct chat_server *srv, char *out, size_t outlen,
+                           char *err, size_t errlen, ...)
+    __attribute__((sentinel));
+
 /* `user add`: token_out receives the first device's token. */
 int chat_server_add_user(struct chat_server *srv, const char *user,
                          char token_out[TEST_TOKEN_MAX]);
@@ -233,6 +244,25 @@ int chat_server_revoke_device(struct chat_server *srv, const char *device);
 /* `convo direct`: convo_out receives the conversation id. */
 int chat_server_direct(struct chat_server *srv, const char *a, const char *b,
                        char convo_out[TEST_ID_MAX]);
+
+/* ---- many users at once, written into the store (accounts.c) ---- */
+
+struct test_account {
+	char user[TEST_ID_MAX];
+	char token[TEST_TOKEN_MAX];
+};
+
+/*
+ * Creates count users named prefix0000, prefix0001, ... with one device
+ * token each, in one transaction, the way chatctl writes them. Fast enough
+ * for thousands. Returns 0 or -1.
+ */
+int chat_server_insert_accounts(struct chat_server *srv, const char *prefix,
+                                struct test_account *out, size_t count);
+
+/* Points names[i] at accounts[i].user. */
+void test_account_names(const struct test_account *accounts, size_t count,
+                        const char **names);
 
 /* ---- MQTT test client over libmosquitto (client*.c, inbox.c) ---- */
 
@@ -300,6 +330,9 @@ struct test_match {
 	const char *cmid;
 	const char *id;   /* response id */
 	const char *code; /* error code of an event or a failed response */
+	const char
+	    *topic;       /* the exact topic, e.g. a broadcast chat/c/{convo} */
+	const char *type; /* "type" of a system message or an event */
 };
 
 /*
@@ -370,6 +403,13 @@ const struct test_inbox_entry *test_client_entry(struct test_client *c,
 cJSON *test_client_wait(struct test_client *c, const struct test_match *m,
                         size_t since, int timeout_ms);
 
+/* Like test_client_wait, for an entry whose number field `name` also
+ * equals value (a receipt that reached a count, a cursor at a seq). */
+cJSON *test_client_wait_number(struct test_client *c,
+                               const struct test_match *m, size_t since,
+                               const char *name, long long value,
+                               int timeout_ms);
+
 /* Counts matching entries at or after index `since`. */
 int test_client_count(struct test_client *c, const struct test_match *m,
                       size_t since);
@@ -386,6 +426,11 @@ int test_client_quiet(struct test_client *c, int ms);
  * of them, repeats included), at most max; returns how many there were. */
 size_t test_client_seqs(struct test_client *c, const char *convo, long *out,
                         size_t max);
+
+/* Waits until every seq from first to last of the conversation has arrived
+ * on the inbox (repeats allowed); false after timeout_ms. */
+bool test_client_wait_seqs(struct test_client *c, const char *convo, long first,
+                           long last, int timeout_ms);
 
 /* Shorthands over test_client_wait from the first entry. */
 cJSON *test_client_wait_message(struct test_client *c, const char *convo,
@@ -419,12 +464,106 @@ cJSON *test_client_request(struct test_client *c, int timeout_ms,
                            const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Publishes the JSON object text to chat/req with the given request id
+ * (replacing any "id" in it). Returns 0 or -1. */
+int test_client_request_send_as(struct test_client *c, const char *json,
+                                const char *id);
+
 /* Syncs a conversation from `after` page by page until "more" is false.
  * Returns a new array of copies of the messages in the order received
  * (free with cJSON_Delete), NULL on an error or timeout. *pages (may be
  * NULL) receives the number of pages. */
 cJSON *test_client_sync_all(struct test_client *c, const char *convo,
                             long after, int limit, int *pages);
+
+/* ---- groups and channels (groups.c) ---- */
+
+/*
+ * Creates a group, or a channel, owned by the client's user, with the other
+ * members given, through a create_group request. convo_out receives its id.
+ * Returns the seq of its "created" message, or -1 after logging why.
+ */
+long test_group_create(struct test_client *owner, const char *title,
+                       const char *const members[], size_t count, bool channel,
+                       char convo_out[TEST_ID_MAX]);
+
+/* add_members / remove_members of users as the client's user. Returns the
+ * seq of the system message, 0 when the answer has none, -1 on a refusal
+ * or a timeout (logged). */
+long test_group_add(struct test_client *c, const char *convo,
+                    const char *const users[], size_t count);
+long test_group_remove(struct test_client *c, const char *convo,
+                       const char *const users[], size_t count);
+
+/* A JSON array of the strings, malloc'd ("[\"a\",\"b\"]"); NULL when out of
+ * memory. */
+char *test_json_string_list(const char *const items[], size_t count);
+
+/* The error code of a failed response, "" for a success or none. */
+const char *test_response_code(const cJSON *resp);
+
+/* Publishes a receipt {"delivered":d,"read":r} (a negative value leaves
+ * the field out) on chat/ack/{convo}. Returns 0 or -1. */
+int test_client_ack(struct test_client *c, const char *convo, long delivered,
+                    long read);
+
+/* ---- many connections driven from one thread (fleet.c) ---- */
+
+/* One publish a fleet connection received, kept until the fleet is
+ * freed. */
+struct test_fleet_publish {
+	char *topic;
+	char *payload; /* NUL-terminated */
+	long long received_ms;
+};
+
+/*
+ * An empty fleet for up to capacity raw MQTT 3.1.1 connections to the
+ * server, all read by test_fleet_pump on the caller's thread; QoS 1
+ * publishes are acknowledged as they are read. Raises the process's open
+ * file limit when capacity needs it. NULL on failure.
+ */
+struct test_fleet *test_fleet_new(struct chat_server *srv, size_t capacity);
+
+/* Disconnects every connection and frees the fleet. */
+void test_fleet_free(struct test_fleet *f);
+
+/* Connects one clean-session connection per account (client id
+ * "<user>-fleet"), in waves the broker's listen backlog can take. Returns
+ * 0 when every one was accepted within timeout_ms, else -1. */
+int test_fleet_connect(struct test_fleet *f, const struct test_account *a,
+                       size_t count, int timeout_ms);
+
+size_t test_fleet_size(const struct test_fleet *f);
+
+/* Sends SUBSCRIBE filter (QoS 1) on connection i without waiting. */
+int test_fleet_subscribe(struct test_fleet *f, size_t i, const char *filter);
+
+/* Pumps until every SUBSCRIBE sent has its SUBACK. Returns 0 or -1. */
+int test_fleet_wait_subacks(struct test_fleet *f, int timeout_ms);
+
+/* The granted QoS of connection i's last SUBACK (0x80 when refused), -1
+ * when none arrived. */
+int test_fleet_suback(const struct test_fleet *f, size_t i);
+
+/* Publishes payload with QoS 1 on connection i. Returns 0 or -1. */
+int test_fleet_publish(struct test_fleet *f, size_t i, const char *topic,
+                       const char *payload);
+
+/* Reads and handles whatever arrives within ms milliseconds. */
+void test_fleet_pump(struct test_fleet *f, int ms);
+
+/* Pumps until every connection has received at least `each` publishes.
+ * Returns true, or false after timeout_ms. */
+bool test_fleet_wait_each(struct test_fleet *f, size_t each, int timeout_ms);
+
+/* Publishes connection i received so far, and one of them. */
+size_t test_fleet_count(const struct test_fleet *f, size_t i);
+const struct test_fleet_publish *test_fleet_entry(const struct test_fleet *f,
+                                                  size_t i, size_t k);
+
+/* True while connection i is open (the broker has not closed it). */
+bool test_fleet_open(const struct test_fleet *f, size_t i);
 
 /* ---- raw MQTT 3.1.1 over a socket, for genuine retransmits (raw_mqtt.c) */
 
@@ -459,6 +598,7 @@ struct test_db_message {
 	long seq;
 	char sender[TEST_ID_MAX];
 	char cmid[TEST_CMID_MAX];
+	char type[16]; /* a system message's type, "" for a member's message */
 	char id[24];
 	long long ts;
 	char *body; /* malloc'd */
@@ -478,6 +618,24 @@ int test_db_seqs(struct chat_server *srv, const char *convo, long **seqs,
 /* The message at seq; 0, or -1 when absent. Free out->body. */
 int test_db_message(struct chat_server *srv, const char *convo, long seq,
                     struct test_db_message *out);
+
+/* The first column of the first row of sql (an integer), with the
+ * NULL-terminated params bound as text; -1 on an error or no row. */
+long long test_db_integer(struct chat_server *srv, const char *sql,
+                          const char *const params[]);
+
+/* A members row: role and seqs (left -1 while a member). */
+struct test_db_member {
+	char role[16];
+	long joined;
+	long left;
+	long delivered;
+	long read;
+};
+
+/* The member's row; 0, or -1 when there is none. */
+int test_db_member(struct chat_server *srv, const char *convo, const char *user,
+                   struct test_db_member *out);
 
 /* ---- the reconnect recipe of PROTOCOL.md (recipe.c) ---- */
 

@@ -112,6 +112,8 @@ bool test_entry_matches(const struct test_client *c,
 
 	if (m->kind && !topic_is_kind(c, e->topic, m->kind))
 		return false;
+	if (m->topic && strcmp(e->topic, m->topic) != 0)
+		return false;
 	if (!cJSON_IsObject(j))
 		return false;
 	if (m->convo && !string_field_is(j, "convo", m->convo))
@@ -123,6 +125,8 @@ bool test_entry_matches(const struct test_client *c,
 	if (m->cmid && !string_field_is(j, "cmid", m->cmid))
 		return false;
 	if (m->id && !string_field_is(j, "id", m->id))
+		return false;
+	if (m->type && !string_field_is(j, "type", m->type))
 		return false;
 	return m->code == NULL || code_is(j, m->code);
 }
@@ -254,4 +258,76 @@ cJSON *test_client_wait_response(struct test_client *c, const char *id,
 	struct test_match m = {.kind = "resp", .id = id};
 
 	return test_client_wait(c, &m, 0, timeout_ms);
+}
+
+/* Marks the seqs in [first, last] of the conversation's messages from
+ * entry *next on; returns how many were newly seen. */
+static size_t mark_seqs_locked(struct test_client *c, const char *convo,
+                               long first, long last, bool *seen, size_t *next)
+{
+	struct test_match m = {.kind = "msg", .convo = convo};
+	size_t fresh = 0;
+
+	for (; *next < c->count; (*next)++) {
+		long seq;
+
+		if (!test_entry_matches(c, c->entries[*next], &m))
+			continue;
+		seq = (long)test_json_number(c->entries[*next]->json, "seq");
+		if (seq >= first && seq <= last && !seen[seq - first]) {
+			seen[seq - first] = true;
+			fresh++;
+		}
+	}
+	return fresh;
+}
+
+bool test_client_wait_seqs(struct test_client *c, const char *convo, long first,
+                           long last, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	size_t want = (size_t)(last - first + 1), have = 0, next = 0;
+	bool *seen = calloc(want, sizeof(*seen));
+
+	if (seen == NULL)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		have += mark_seqs_locked(c, convo, first, last, seen, &next);
+		if (have == want || test_now_ms() >= deadline)
+			break;
+		test_client_timed_wait_locked(c, deadline);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(seen);
+	if (have < want)
+		test_log("%s: %zu of seqs %ld-%ld of %s arrived", c->client_id,
+		         have, first, last, convo);
+	return have == want;
+}
+
+cJSON *test_client_wait_number(struct test_client *c,
+                               const struct test_match *m, size_t since,
+                               const char *name, long long value,
+                               int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	size_t next = since;
+	cJSON *found = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		for (; next < c->count && !found; next++) {
+			const struct test_inbox_entry *e = c->entries[next];
+
+			if (test_entry_matches(c, e, m) &&
+			    test_json_number(e->json, name) == value)
+				found = e->json;
+		}
+		if (found || test_now_ms() >= deadline)
+			break;
+		test_client_timed_wait_locked(c, deadline);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }

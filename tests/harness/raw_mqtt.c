@@ -3,7 +3,7 @@
  * own packet ids and decides itself when to retransmit; a test that needs a
  * genuine retransmit (same packet id, DUP set) writes the packets here.
  */
-#include "harness.h"
+#include "internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,12 +21,7 @@
 #define PUBACK      0x40
 #define DISCONNECT  0xe0
 
-struct packet_buffer {
-	uint8_t *data;
-	size_t len, capacity;
-};
-
-static void put_bytes(struct packet_buffer *b, const void *p, size_t n)
+void test_packet_put_bytes(struct test_packet *b, const void *p, size_t n)
 {
 	if (b->len + n > b->capacity) {
 		size_t cap = (b->len + n) * 2 + 64;
@@ -41,17 +36,17 @@ static void put_bytes(struct packet_buffer *b, const void *p, size_t n)
 	b->len += n;
 }
 
-static void put_u16(struct packet_buffer *b, unsigned v)
+void test_packet_put_u16(struct test_packet *b, unsigned v)
 {
 	uint8_t bytes[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 
-	put_bytes(b, bytes, 2);
+	test_packet_put_bytes(b, bytes, 2);
 }
 
-static void put_string(struct packet_buffer *b, const void *s, size_t n)
+void test_packet_put_string(struct test_packet *b, const void *s, size_t n)
 {
-	put_u16(b, (unsigned)n);
-	put_bytes(b, s, n);
+	test_packet_put_u16(b, (unsigned)n);
+	test_packet_put_bytes(b, s, n);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -69,9 +64,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Writes a fixed header (type and flags, remaining length) and the body. */
-static int send_packet(struct raw_mqtt *r, uint8_t first,
-                       const struct packet_buffer *body)
+int test_packet_send(int fd, uint8_t first, const struct test_packet *body)
 {
 	uint8_t header[5];
 	size_t n = 0, len = body->len;
@@ -85,9 +78,9 @@ static int send_packet(struct raw_mqtt *r, uint8_t first,
 			header[n] |= 0x80;
 		n++;
 	} while (len > 0 && n < sizeof(header));
-	rc = write_all(r->fd, header, n);
+	rc = write_all(fd, header, n);
 	if (rc == 0 && body->len > 0)
-		rc = write_all(r->fd, body->data, body->len);
+		rc = write_all(fd, body->data, body->len);
 	return rc;
 }
 
@@ -136,7 +129,7 @@ static int read_packet(struct raw_mqtt *r, uint8_t *first, uint8_t *body,
 	return rc;
 }
 
-static int open_socket(int port)
+int test_packet_open_socket(int port)
 {
 	struct sockaddr_in addr = {0};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -152,31 +145,45 @@ static int open_socket(int port)
 	return fd;
 }
 
+int test_packet_send_connect(int fd, const char *client_id, const char *user,
+                             const void *password, size_t passlen,
+                             bool clean_session, unsigned keepalive_s)
+{
+	struct test_packet b = {0};
+	uint8_t flags = clean_session ? 0x02 : 0x00;
+	int rc;
+
+	flags |= user ? 0x80 : 0;
+	flags |= password ? 0x40 : 0;
+	test_packet_put_string(&b, "MQTT", 4);
+	test_packet_put_bytes(&b, "\x04", 1);
+	test_packet_put_bytes(&b, &flags, 1);
+	test_packet_put_u16(&b, keepalive_s);
+	test_packet_put_string(&b, client_id, strlen(client_id));
+	if (user)
+		test_packet_put_string(&b, user, strlen(user));
+	if (password)
+		test_packet_put_string(&b, password, passlen);
+	rc = test_packet_send(fd, 0x10, &b);
+	free(b.data);
+	return rc;
+}
+
 int raw_mqtt_connect(struct raw_mqtt *r, int port, const char *client_id,
                      const char *user, const void *password, size_t passlen,
                      bool clean_session, int timeout_ms)
 {
-	struct packet_buffer b = {0};
-	uint8_t flags = clean_session ? 0x02 : 0x00, first, body[4];
+	uint8_t first, body[4];
 	size_t len;
 	int rc;
 
-	r->fd = open_socket(port);
+	r->fd = test_packet_open_socket(port);
 	if (r->fd < 0)
 		return TEST_CONNACK_IO;
-	flags |= user ? 0x80 : 0;
-	flags |= password ? 0x40 : 0;
-	put_string(&b, "MQTT", 4);
-	put_bytes(&b, "\x04", 1);
-	put_bytes(&b, &flags, 1);
-	put_u16(&b, KEEPALIVE_S);
-	put_string(&b, client_id, strlen(client_id));
-	if (user)
-		put_string(&b, user, strlen(user));
-	if (password)
-		put_string(&b, password, passlen);
-	rc = send_packet(r, 0x10, &b) == 0 ? 0 : TEST_CONNACK_IO;
-	free(b.data);
+	rc = test_packet_send_connect(r->fd, client_id, user, password, passlen,
+	                              clean_session, KEEPALIVE_S) == 0
+	         ? 0
+	         : TEST_CONNACK_IO;
 	if (rc == 0)
 		rc = read_packet(r, &first, body, sizeof(body), &len,
 		                 test_now_ms() + timeout_ms);
@@ -192,15 +199,15 @@ int raw_mqtt_connect(struct raw_mqtt *r, int port, const char *client_id,
 int raw_mqtt_publish(struct raw_mqtt *r, const char *topic, const void *payload,
                      size_t len, int qos, unsigned packet_id, bool dup)
 {
-	struct packet_buffer b = {0};
+	struct test_packet b = {0};
 	uint8_t first = (uint8_t)(PUBLISH | (dup ? 0x08 : 0) | (qos << 1));
 	int rc;
 
-	put_string(&b, topic, strlen(topic));
+	test_packet_put_string(&b, topic, strlen(topic));
 	if (qos > 0)
-		put_u16(&b, packet_id);
-	put_bytes(&b, payload, len);
-	rc = send_packet(r, first, &b);
+		test_packet_put_u16(&b, packet_id);
+	test_packet_put_bytes(&b, payload, len);
+	rc = test_packet_send(r->fd, first, &b);
 	free(b.data);
 	return rc;
 }
@@ -222,11 +229,11 @@ int raw_mqtt_wait_puback(struct raw_mqtt *r, unsigned packet_id, int timeout_ms)
 
 void raw_mqtt_disconnect(struct raw_mqtt *r)
 {
-	struct packet_buffer empty = {0};
+	struct test_packet empty = {0};
 
 	if (r->fd < 0)
 		return;
-	send_packet(r, DISCONNECT, &empty);
+	test_packet_send(r->fd, DISCONNECT, &empty);
 	raw_mqtt_drop(r);
 }
 

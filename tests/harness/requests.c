@@ -8,8 +8,8 @@
 
 #define MAX_SYNC_PAGES 10000
 
-int test_client_request_send(struct test_client *c, const char *json,
-                             char *id_out)
+int test_client_request_send_as(struct test_client *c, const char *json,
+                                const char *id)
 {
 	cJSON *req = cJSON_Parse(json);
 	char *text = NULL;
@@ -20,11 +20,8 @@ int test_client_request_send(struct test_client *c, const char *json,
 		cJSON_Delete(req);
 		return -1;
 	}
-	pthread_mutex_lock(&c->lock);
-	snprintf(id_out, TEST_CMID_MAX, "r%u", ++c->requests);
-	pthread_mutex_unlock(&c->lock);
 	cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
-	cJSON_AddStringToObject(req, "id", id_out);
+	cJSON_AddStringToObject(req, "id", id);
 	text = cJSON_PrintUnformatted(req);
 	if (text)
 		rc = test_client_publish(c, TEST_PREFIX "/req", text,
@@ -32,6 +29,15 @@ int test_client_request_send(struct test_client *c, const char *json,
 	free(text);
 	cJSON_Delete(req);
 	return rc;
+}
+
+int test_client_request_send(struct test_client *c, const char *json,
+                             char *id_out)
+{
+	pthread_mutex_lock(&c->lock);
+	snprintf(id_out, TEST_CMID_MAX, "r%u", ++c->requests);
+	pthread_mutex_unlock(&c->lock);
+	return test_client_request_send_as(c, json, id_out);
 }
 
 cJSON *test_client_request(struct test_client *c, int timeout_ms,

@@ -247,6 +247,8 @@ int chat_server_stop(struct chat_server *srv, bool passed, char *problem,
 		if (srv->clients[i])
 			test_client_close(srv->clients[i]);
 	}
+	for (int i = 0; i < CHAT_SERVER_MAX_FLEETS; i++)
+		test_fleet_free(srv->fleets[i]);
 	for (int i = 0; i < CHAT_SERVER_MAX_HELPERS; i++)
 		test_process_kill(&srv->helpers[i]);
 	test_process_stop(&srv->bridge);

@@ -14,6 +14,7 @@
 
 #include "token.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OUTPUT_MAX 8192
@@ -150,18 +152,16 @@ static void redirect(const char *path, int fd)
 	close(file);
 }
 
-/* Runs chatctl -c {conf} with the NULL-terminated arguments. */
-static void run(struct cli_env *env, struct cli_result *r, ...)
+/* Starts chatctl -c {conf} with the arguments in ap (NULL-terminated),
+ * its output going to the environment's files. */
+static pid_t start_va(struct cli_env *env, va_list ap)
 {
 	const char *argv[ARGS_MAX + 4] = {env->chatctl, "-c", env->conf};
-	int argc = 3, wstatus = 0;
-	va_list ap;
+	int argc = 3;
 	pid_t pid;
 
-	va_start(ap, r);
 	while (argc < ARGS_MAX && (argv[argc] = va_arg(ap, const char *)))
 		argc++;
-	va_end(ap);
 	argv[argc] = NULL;
 	pid = fork();
 	assert_true(pid >= 0);
@@ -171,6 +171,14 @@ static void run(struct cli_env *env, struct cli_result *r, ...)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* Waits for a chatctl started with start_va and collects its output. */
+static void collect(struct cli_env *env, pid_t pid, struct cli_result *r)
+{
+	int wstatus = 0;
+
 	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
 	assert_true(WIFEXITED(wstatus));
 	r->status = WEXITSTATUS(wstatus);
@@ -178,7 +186,32 @@ static void run(struct cli_env *env, struct cli_result *r, ...)
 	read_file(env->err_file, r->err, sizeof(r->err));
 }
 
-#define RUN(env, r, ...) run(env, r, __VA_ARGS__, (const char *)NULL)
+/* Runs chatctl -c {conf} with the NULL-terminated arguments. */
+static void run(struct cli_env *env, struct cli_result *r, ...)
+{
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, r);
+	pid = start_va(env, ap);
+	va_end(ap);
+	collect(env, pid, r);
+}
+
+/* Starts chatctl without waiting for it: the test plays the bridge. */
+static pid_t start(struct cli_env *env, ...)
+{
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, env);
+	pid = start_va(env, ap);
+	va_end(ap);
+	return pid;
+}
+
+#define RUN(env, r, ...)  run(env, r, __VA_ARGS__, (const char *)NULL)
+#define START(env, ...)   start(env, __VA_ARGS__, (const char *)NULL)
 
 static void expect_success(const struct cli_result *r)
 {
@@ -250,6 +283,7 @@ static sqlite3 *open_store(struct cli_env *env)
 	assert_int_equal(
 	    sqlite3_open_v2(env->db, &db, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
 	return db;
 }
 
@@ -316,6 +350,158 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
+/* --- playing the bridge: answering what chatctl leaves in admin_requests
+ * --- */
+
+#define BRIDGE_WAIT_MS 5000
+
+struct admin_request {
+	char actor[80];
+	cJSON *request; /* free with cJSON_Delete */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the oldest waiting request into got; false when there is none. */
+static bool take_waiting(sqlite3 *db, struct admin_request *got,
+                         long long *row)
+{
+	sqlite3_stmt *stmt;
+	bool found;
+
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT id, actor, request FROM "
+	                                    "admin_requests WHERE done_at IS "
+	                                    "NULL ORDER BY id LIMIT 1",
+	                                    -1, &stmt, NULL),
+	                 SQLITE_OK);
+	found = sqlite3_step(stmt) == SQLITE_ROW;
+	if (found) {
+		*row = sqlite3_column_int64(stmt, 0);
+		snprintf(got->actor, sizeof(got->actor), "%s",
+		         (const char *)sqlite3_column_text(stmt, 1));
+		got->request =
+		    cJSON_Parse((const char *)sqlite3_column_text(stmt, 2));
+	}
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+/* Waits for chatctl's request and answers it as the bridge would. */
+static void answer_request(struct cli_env *env, const char *response,
+                           struct admin_request *got)
+{
+	long long deadline = now_ms() + BRIDGE_WAIT_MS, row = 0;
+	sqlite3 *db = open_store(env);
+	sqlite3_stmt *stmt;
+	bool found;
+
+	while (!(found = take_waiting(db, got, &row)) && now_ms() < deadline)
+		usleep(10000);
+	assert_true(found);
+	assert_non_null(got->request);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "UPDATE admin_requests SET "
+	                                    "response = ?, done_at = 1 "
+	                                    "WHERE id = ?",
+	                                    -1, &stmt, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, response, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, row);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+static const char *request_string(const struct admin_request *got,
+                                  const char *name)
+{
+	const cJSON *item =
+	    cJSON_GetObjectItemCaseSensitive(got->request, name);
+
+	return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+/* The request's list `name` joined by commas. */
+static void request_list(const struct admin_request *got, const char *name,
+                         char *out, size_t outlen)
+{
+	const cJSON *list =
+	    cJSON_GetObjectItemCaseSensitive(got->request, name);
+	const cJSON *item;
+	size_t used = 0;
+
+	out[0] = '\0';
+	assert_true(cJSON_IsArray(list));
+	cJSON_ArrayForEach(item, list)
+	{
+		assert_true(cJSON_IsString(item));
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+		                         used ? "," : "", item->valuestring);
+	}
+}
+
+/* Every request carries an id of its own, which its system message
+ * names. */
+static void expect_request(struct admin_request *got, const char *actor,
+                           const char *op)
+{
+	assert_string_equal(got->actor, actor);
+	assert_string_equal(request_string(got, "op"), op);
+	assert_true(strlen(request_string(got, "id")) > 0);
+}
+
+/* Copies text with every run of blanks squeezed to one space, for
+ * comparing table rows without caring about column widths. */
+static void squeeze(const char *text, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	for (; *text && used + 1 < outlen; text++) {
+		if (*text == ' ' && used > 0 && out[used - 1] == ' ')
+			continue;
+		if (*text == ' ' && used > 0 && out[used - 1] == '\n')
+			continue;
+		out[used++] = *text;
+	}
+	out[used] = '\0';
+}
+
+/* A group, a channel and a direct conversation, written as the bridge
+ * and chatctl would have. */
+static void prepare_conversations(struct cli_env *env)
+{
+	static const char sql[] =
+	    "INSERT INTO users (id, kind, created_at) VALUES "
+	    "('alice', 'user', 1), ('bob', 'user', 1), ('carol', 'user', 1);"
+	    "INSERT INTO conversations (id, kind, title, broadcast, "
+	    "created_at) VALUES ('c_g', 'group', 'climbing', 0, 1),"
+	    "('c_ch', 'channel', 'news', 1, 2);"
+	    "INSERT INTO conversations (id, kind, direct_key, created_at) "
+	    "VALUES ('c_d', 'direct', 'alice/bob', 3);"
+	    "INSERT INTO members (convo_id, user_id, role, joined_seq, "
+	    "left_seq, delivered_seq, read_seq) VALUES "
+	    "('c_g', 'carol', 'member', 21, 30, 30, 29),"
+	    "('c_g', 'bob', 'member', 0, NULL, 25, 20),"
+	    "('c_g', 'alice', 'admin', 0, NULL, 31, 28),"
+	    "('c_ch', 'alice', 'admin', 0, NULL, 0, 0),"
+	    "('c_ch', 'bob', 'member', 4, NULL, 0, 0),"
+	    "('c_d', 'alice', 'member', 0, NULL, 0, 0),"
+	    "('c_d', 'bob', 'member', 0, NULL, 0, 0);"
+	    "INSERT INTO messages (convo_id, seq, id, sender, cmid, ts, type, "
+	    "body) VALUES ('c_g', 31, 1, 'alice', 'm1', 1, NULL, 'hi');";
+	sqlite3 *db = open_store(env);
+
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* --- the tests --- */
 
 static void test_commands_refuse_a_missing_database(void **state)
@@ -324,7 +510,8 @@ static void test_commands_refuse_a_missing_database(void **state)
 	    {"user", "list"},           {"user", "add", "alice"},
 	    {"device", "add", "alice"}, {"device", "list", "alice"},
 	    {"device", "revoke", "1"},  {"convo", "direct", "alice", "bob"},
-	    {"convo", "list"},
+	    {"convo", "list"},          {"group", "add", "c_1", "bob"},
+	    {"group", "members", "c_1"},
 	};
 	struct cli_env *env = *state;
 	struct cli_result r;
@@ -704,18 +891,294 @@ static void test_convo_list_shows_members_and_head(void **state)
 	expect_error(&r, "no user dave");
 }
 
+static void test_group_create_asks_the_bridge_as_the_owner(void **state)
+{
+	struct cli_env *env = *state;
+	struct admin_request got = {0};
+	struct cli_result r;
+	char members[256];
+	pid_t pid;
+
+	init_store(env);
+	pid = START(env, "group", "create", "climbing", "--member", "bob",
+	            "--owner", "alice", "--member", "carol", "--channel");
+	answer_request(env,
+	               "{\"id\":\"x\",\"op\":\"create_group\",\"ok\":true,"
+	               "\"convo\":\"c_new\",\"kind\":\"channel\",\"seq\":1}",
+	               &got);
+	collect(env, pid, &r);
+
+	expect_success(&r);
+	assert_string_equal(r.out, "c_new\n");
+	expect_request(&got, "alice", "create_group");
+	assert_string_equal(request_string(&got, "title"), "climbing");
+	request_list(&got, "members", members, sizeof(members));
+	assert_string_equal(members, "bob,carol");
+	assert_true(cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(got.request, "channel")));
+	cJSON_Delete(got.request);
+}
+
+static void test_group_create_without_members_is_a_plain_group(void **state)
+{
+	struct cli_env *env = *state;
+	struct admin_request got = {0};
+	struct cli_result r;
+	char members[256];
+	pid_t pid;
+
+	init_store(env);
+	pid = START(env, "group", "create", "solo", "--owner", "alice");
+	answer_request(env,
+	               "{\"ok\":true,\"convo\":\"c_solo\",\"kind\":\"group\","
+	               "\"seq\":1}",
+	               &got);
+	collect(env, pid, &r);
+
+	expect_success(&r);
+	assert_string_equal(r.out, "c_solo\n");
+	request_list(&got, "members", members, sizeof(members));
+	assert_string_equal(members, "");
+	assert_null(cJSON_GetObjectItemCaseSensitive(got.request, "channel"));
+	cJSON_Delete(got.request);
+}
+
+/* One change through the fake bridge: checks the request, returns the
+ * result. */
+static void change_group(struct cli_env *env, pid_t pid, const char *response,
+                         const char *actor, const char *op,
+                         struct admin_request *got, struct cli_result *r)
+{
+	answer_request(env, response, got);
+	collect(env, pid, r);
+	expect_request(got, actor, op);
+	assert_string_equal(request_string(got, "convo"), "c_g");
+}
+
+static void test_group_changes_print_one_line_summaries(void **state)
+{
+	struct cli_env *env = *state;
+	struct admin_request got = {0};
+	struct cli_result r;
+	char users[256];
+
+	init_store(env);
+	change_group(env, START(env, "group", "add", "c_g", "carol", "dave"),
+	             "{\"ok\":true,\"added\":[\"carol\",\"dave\"],\"seq\":7}",
+	             "$admin", "add_members", &got, &r);
+	expect_success(&r);
+	assert_string_equal(r.out, "added carol, dave (seq 7)\n");
+	request_list(&got, "users", users, sizeof(users));
+	assert_string_equal(users, "carol,dave");
+	cJSON_Delete(got.request);
+
+	change_group(env,
+	             START(env, "group", "add", "c_g", "carol", "--by", "bob"),
+	             "{\"ok\":true,\"added\":[]}", "bob", "add_members", &got,
+	             &r);
+	expect_success(&r);
+	assert_string_equal(r.out,
+	                    "added nobody (all of them are members already)\n");
+	cJSON_Delete(got.request);
+
+	change_group(env, START(env, "group", "remove", "c_g", "dave"),
+	             "{\"ok\":true,\"removed\":[\"dave\"],\"seq\":8}", "$admin",
+	             "remove_members", &got, &r);
+	expect_success(&r);
+	assert_string_equal(r.out, "removed dave (seq 8)\n");
+	cJSON_Delete(got.request);
+
+	change_group(env, START(env, "group", "rename", "c_g", "new title"),
+	             "{\"ok\":true,\"seq\":9}", "$admin", "rename", &got, &r);
+	expect_success(&r);
+	assert_string_equal(r.out, "renamed c_g to new title (seq 9)\n");
+	assert_string_equal(request_string(&got, "title"), "new title");
+	cJSON_Delete(got.request);
+
+	change_group(env, START(env, "group", "role", "c_g", "carol", "admin"),
+	             "{\"ok\":true,\"seq\":10}", "$admin", "set_role", &got,
+	             &r);
+	expect_success(&r);
+	assert_string_equal(r.out, "carol is now admin of c_g (seq 10)\n");
+	assert_string_equal(request_string(&got, "user"), "carol");
+	assert_string_equal(request_string(&got, "role"), "admin");
+	cJSON_Delete(got.request);
+}
+
+static void test_a_refusal_is_reported_with_its_code(void **state)
+{
+	struct cli_env *env = *state;
+	struct admin_request got = {0};
+	struct cli_result r;
+
+	init_store(env);
+	change_group(env,
+	             START(env, "group", "add", "c_g", "carol", "--by", "bob"),
+	             "{\"ok\":false,\"error\":{\"code\":\"not_admin\","
+	             "\"message\":\"only admins may add members\"}}",
+	             "bob", "add_members", &got, &r);
+	expect_error(&r, NULL);
+	assert_string_equal(r.err,
+	                    "chatctl: not_admin: only admins may add members\n");
+	assert_string_equal(r.out, "");
+	cJSON_Delete(got.request);
+
+	/* Whatever the answer holds cannot drive the terminal. */
+	change_group(env, START(env, "group", "remove", "c_g", "carol"),
+	             "{\"ok\":false,\"error\":{\"code\":\"internal\","
+	             "\"message\":\"bad\\u001b[2J\"}}",
+	             "$admin", "remove_members", &got, &r);
+	expect_error(&r, "chatctl: internal: ");
+	assert_null(strchr(r.err, '\x1b'));
+	cJSON_Delete(got.request);
+}
+
+static void test_without_a_bridge_a_change_gives_up_and_is_withdrawn(
+    void **state)
+{
+	struct cli_env *env = *state;
+	struct cli_result r;
+	long long started;
+
+	init_store(env);
+	setenv("CHATCTL_BRIDGE_WAIT_MS", "300", 1);
+	started = now_ms();
+	RUN(env, &r, "group", "add", "c_g", "carol");
+	unsetenv("CHATCTL_BRIDGE_WAIT_MS");
+
+	expect_error(&r, NULL);
+	assert_string_equal(r.err, "chatctl: no bridge answered within 0.3 s; "
+	                           "is the server running (make run)?\n");
+	assert_string_equal(r.out, "");
+	assert_true(now_ms() - started < BRIDGE_WAIT_MS);
+	/* A bridge started later must not act on the abandoned request. */
+	assert_int_equal(
+	    count_rows(env, "SELECT COUNT(*) FROM admin_requests", NULL), 0);
+}
+
+static void test_a_bad_bridge_wait_is_refused(void **state)
+{
+	struct cli_env *env = *state;
+	struct cli_result r;
+
+	init_store(env);
+	setenv("CHATCTL_BRIDGE_WAIT_MS", "soon", 1);
+	RUN(env, &r, "group", "rename", "c_g", "x");
+	unsetenv("CHATCTL_BRIDGE_WAIT_MS");
+	expect_error(&r, "CHATCTL_BRIDGE_WAIT_MS");
+	assert_int_equal(
+	    count_rows(env, "SELECT COUNT(*) FROM admin_requests", NULL), 0);
+}
+
+static void test_group_arguments_are_checked_before_asking(void **state)
+{
+	static const char *const refused[][6] = {
+	    {"group", "add", "c/+", "bob"},
+	    {"group", "add", "c_g", "b b"},
+	    {"group", "add", "c_g", "bob", "--by", "$bridge"},
+	    {"group", "create", "t", "--owner", "a/b"},
+	    {"group", "create", "", "--owner", "alice"},
+	    {"group", "create", "t", "--owner", "alice", "--member"},
+	};
+	struct cli_env *env = *state;
+	struct cli_result r;
+
+	init_store(env);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		RUN(env, &r, refused[i][0], refused[i][1], refused[i][2],
+		    refused[i][3], refused[i][4], refused[i][5]);
+		assert_true(r.status == 1 || r.status == 2);
+		assert_string_equal(r.out, "");
+	}
+	assert_int_equal(
+	    count_rows(env, "SELECT COUNT(*) FROM admin_requests", NULL), 0);
+}
+
+static void test_group_members_lists_roles_joins_and_cursors(void **state)
+{
+	struct cli_env *env = *state;
+	char table[OUTPUT_MAX];
+	struct cli_result r;
+
+	init_store(env);
+	prepare_conversations(env);
+	RUN(env, &r, "group", "members", "c_g");
+	expect_success(&r);
+	squeeze(r.out, table, sizeof(table));
+	/* Current members in the order they joined, then former ones. */
+	assert_string_equal(table, "USER ROLE JOINED LEFT DELIVERED READ\n"
+	                           "alice admin 0 - 31 28\n"
+	                           "bob member 0 - 25 20\n"
+	                           "carol member 21 30 30 29\n");
+
+	/* Channels keep no cursors per member. */
+	RUN(env, &r, "group", "members", "c_ch");
+	expect_success(&r);
+	squeeze(r.out, table, sizeof(table));
+	assert_string_equal(table, "USER ROLE JOINED LEFT DELIVERED READ\n"
+	                           "alice admin 0 - - -\n"
+	                           "bob member 4 - - -\n");
+
+	RUN(env, &r, "group", "members", "c_none");
+	expect_error(&r, "no conversation c_none");
+	assert_string_equal(r.out, "");
+}
+
+static void test_convo_list_shows_groups_and_channels(void **state)
+{
+	struct cli_env *env = *state;
+	char table[OUTPUT_MAX];
+	struct cli_result r;
+
+	init_store(env);
+	prepare_conversations(env);
+	RUN(env, &r, "convo", "list");
+	expect_success(&r);
+	squeeze(r.out, table, sizeof(table));
+	assert_non_null(strstr(table, "CONVO KIND MODE HEAD MEMBERS NAME\n"));
+	/* Members now: carol has left the group. */
+	assert_non_null(strstr(table, "c_g group inbox 31 2 climbing\n"));
+	assert_non_null(strstr(table, "c_ch channel broadcast 0 2 news\n"));
+	assert_non_null(strstr(table, "c_d direct inbox 0 2 alice,bob\n"));
+
+	RUN(env, &r, "convo", "list", "--user", "carol");
+	expect_success(&r);
+	assert_null(strstr(r.out, "c_g"));
+	RUN(env, &r, "convo", "list", "--user", "bob");
+	expect_success(&r);
+	assert_non_null(strstr(r.out, "c_g"));
+	assert_non_null(strstr(r.out, "c_ch"));
+}
+
 static void test_usage_errors_exit_with_2(void **state)
 {
-	static const char *const commands[][3] = {
-	    {"help"},        {"bogus"},
-	    {"user"},        {"user", "remove", "x"},
-	    {"user", "add"}, {"convo", "direct", "alice"},
+	static const char *const commands[][6] = {
+	    {"help"},
+	    {"bogus"},
+	    {"user"},
+	    {"user", "remove", "x"},
+	    {"user", "add"},
+	    {"convo", "direct", "alice"},
+	    {"group"},
+	    {"group", "bogus"},
+	    {"group", "create"},
+	    {"group", "create", "t"},
+	    {"group", "create", "t", "--owner"},
+	    {"group", "create", "t", "--owner", "alice", "--bogus"},
+	    {"group", "add", "c_g"},
+	    {"group", "remove"},
+	    {"group", "rename", "c_g"},
+	    {"group", "role", "c_g", "bob"},
+	    {"group", "role", "c_g", "bob", "owner"},
+	    {"group", "members"},
+	    {"group", "members", "c_g", "c_h"},
 	};
 	struct cli_env *env = *state;
 	struct cli_result r;
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		RUN(env, &r, commands[i][0], commands[i][1], commands[i][2]);
+		RUN(env, &r, commands[i][0], commands[i][1], commands[i][2],
+		    commands[i][3], commands[i][4], commands[i][5]);
 		assert_int_equal(r.status, 2);
 		assert_non_null(strstr(r.err, "usage"));
 		assert_string_equal(r.out, "");
@@ -744,6 +1207,15 @@ int main(void)
 	    CLI_TEST(test_convo_direct_is_one_per_pair),
 	    CLI_TEST(test_convo_direct_refuses_bad_pairs),
 	    CLI_TEST(test_convo_list_shows_members_and_head),
+	    CLI_TEST(test_group_create_asks_the_bridge_as_the_owner),
+	    CLI_TEST(test_group_create_without_members_is_a_plain_group),
+	    CLI_TEST(test_group_changes_print_one_line_summaries),
+	    CLI_TEST(test_a_refusal_is_reported_with_its_code),
+	    CLI_TEST(test_without_a_bridge_a_change_gives_up_and_is_withdrawn),
+	    CLI_TEST(test_a_bad_bridge_wait_is_refused),
+	    CLI_TEST(test_group_arguments_are_checked_before_asking),
+	    CLI_TEST(test_group_members_lists_roles_joins_and_cursors),
+	    CLI_TEST(test_convo_list_shows_groups_and_channels),
 	    CLI_TEST(test_usage_errors_exit_with_2),
 	};
 
