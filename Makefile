@@ -156,7 +156,7 @@ $(BUILD)/tests/integration/test_%: $(BUILD)/obj/tests/integration/test_%.o $(HAR
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # `make bench`: the load generator and the measurements of
-# docs/PERFORMANCE.md (about 10 minutes; results in $(BUILD)/bench/).
+# docs/PERFORMANCE.md (about 6 minutes; results in $(BUILD)/bench/).
 LOAD := $(BUILD)/chat-load
 
 .PHONY: bench
