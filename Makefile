@@ -48,7 +48,7 @@ CLI := $(BUILD)/chatctl
 
 .PHONY: all deps run test unit integration test-sanitized fuzz fuzz-smoke clean
 .DELETE_ON_ERROR:
-.SECONDARY:
+.PRECIOUS: $(BUILD)/obj/%.o
 
 all: $(PLUGIN) $(BRIDGE) $(CLI)
 

@@ -8,7 +8,9 @@
 # a message (or could not be made).
 #
 # Environment: BENCH_PAIRS (5), BENCH_IDLE_MAX (10000 connections),
-# BENCH_AS_SHIPPED=1 (keep the shipped rate limits in every run), TMPDIR.
+# BENCH_AS_SHIPPED=1 (keep the shipped rate limits in every run),
+# BENCH_ONLY (space-separated scenario labels, e.g. "pairs idle", to run
+# only those while working on one figure), TMPDIR.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${CHAT_BUILD_DIR:-build}
@@ -240,6 +242,11 @@ run_as_shipped() {
 	done
 }
 
+selected() { # LABEL
+	[ -z "${BENCH_ONLY:-}" ] && return 0
+	[[ " $BENCH_ONLY " == *" $1 "* ]]
+}
+
 main() {
 	local started=$SECONDS entry
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -255,9 +262,10 @@ main() {
 		exit 1
 	fi
 	for entry in "${SCENARIOS[@]}"; do
-		run_scenario "$entry"
+		selected "${entry%%|*}" && run_scenario "$entry"
 	done
-	[ "${BENCH_AS_SHIPPED:-0}" = 1 ] || run_as_shipped
+	[ "${BENCH_AS_SHIPPED:-0}" = 1 ] || [ -n "${BENCH_ONLY:-}" ] ||
+		run_as_shipped
 	awk -f bench/summarize.awk -v out="$OUT" \
 		-v seconds=$((SECONDS - started)) \
 		"$OUT/machine.txt" "$OUT/runs.txt"

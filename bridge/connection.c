@@ -176,6 +176,10 @@ static int configure(struct bridge_connection *c,
 		mosquitto_log_callback_set(c->mosq, on_library_log);
 	rc = mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION,
 	                          MQTT_PROTOCOL_V5);
+	/* Announcements are small and latency is what they are for: no
+	 * waiting for more bytes to fill a segment. */
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_username_pw_set(c->mosq, opts->service_user,
 		                               password);

@@ -44,8 +44,7 @@ struct chat_stamp {
 /*
  * The stamped message for the bridge, as a malloc'd JSON object text:
  * id (decimal string), convo, from, ts, cmid, body, attachments (when
- * given), client. Consumes the envelope's body and attachments. Returns
- * NULL when out of memory.
+ * given), client. Returns NULL when out of memory.
  */
 char *chat_envelope_stamp(struct chat_envelope *env,
 			  const struct chat_stamp *stamp);

@@ -1,21 +1,22 @@
 #include "presence.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
 #include <utlist.h>
 
+/* One per user online (or about to go offline): kept small, there is one
+ * for every connected user. */
 struct presence_user {
 	UT_hash_handle hh;
 	struct presence_user *prev, *next; /* on the dirty list */
-	bool on_dirty_list;
-	char *user;
-	bool shown_online;
-	char shown_status[CHAT_STATUS_MAX];
-	char status[CHAT_STATUS_MAX];
-	long long alone_since_ms; /* when the last connection went; 0: none */
+	long long alone_since_ms; /* when the last connection went */
 	long long changed_ms;	  /* last shown change */
+	bool on_dirty_list;
+	bool shown_online;
+	bool away;	 /* chosen status */
+	bool shown_away; /* status last shown */
+	char user[];
 };
 
 void chat_presence_init(struct chat_presence *p, long long grace_ms,
@@ -31,7 +32,6 @@ static void forget(struct chat_presence *p, struct presence_user *u)
 	if (u->on_dirty_list)
 		DL_DELETE(p->dirty, u);
 	HASH_DEL(p->by_user, u);
-	free(u->user);
 	free(u);
 }
 
@@ -47,16 +47,16 @@ static struct presence_user *get(struct chat_presence *p, const char *user)
 {
 	struct presence_user *u = NULL;
 
+	size_t len = strlen(user);
+
 	HASH_FIND_STR(p->by_user, user, u);
 	if (u)
 		return u;
-	u = calloc(1, sizeof(*u));
-	if (u == NULL || (u->user = strdup(user)) == NULL) {
-		free(u);
+	u = calloc(1, sizeof(*u) + len + 1);
+	if (u == NULL)
 		return NULL;
-	}
-	snprintf(u->status, sizeof(u->status), "available");
-	HASH_ADD_KEYPTR(hh, p->by_user, u->user, strlen(u->user), u);
+	memcpy(u->user, user, len + 1);
+	HASH_ADD_KEYPTR(hh, p->by_user, u->user, len, u);
 	return u;
 }
 
@@ -89,7 +89,7 @@ void chat_presence_set_status(struct chat_presence *p, const char *user,
 	(void)now_ms;
 	if (u == NULL)
 		return;
-	snprintf(u->status, sizeof(u->status), "%s", status);
+	u->away = strcmp(status, "away") == 0;
 	mark_dirty(p, u);
 }
 
@@ -101,7 +101,7 @@ void chat_presence_assume_online(struct chat_presence *p, const char *user,
 	if (u == NULL)
 		return;
 	u->shown_online = true;
-	snprintf(u->shown_status, sizeof(u->shown_status), "%s", u->status);
+	u->shown_away = u->away;
 	/* The grace period runs from now: clients reconnecting after a
 	 * restart get the time to do so. */
 	u->alone_since_ms = now_ms;
@@ -120,18 +120,18 @@ static bool evaluate_user(struct chat_presence *p, struct presence_user *u,
 	bool want_online = connections > 0;
 
 	if (want_online == u->shown_online &&
-	    (!want_online || strcmp(u->status, u->shown_status) == 0))
+	    (!want_online || u->away == u->shown_away))
 		return false;
 	if (!want_online && now_ms - u->alone_since_ms < p->grace_ms)
 		return true;
 	if (now_ms - u->changed_ms < p->min_interval_ms)
 		return true;
 	change.online = want_online;
-	change.status = u->status;
+	change.status = u->away ? "away" : "available";
 	change.last_seen = u->alone_since_ms;
 	emit(&change, arg);
 	u->shown_online = want_online;
-	snprintf(u->shown_status, sizeof(u->shown_status), "%s", u->status);
+	u->shown_away = u->away;
 	u->changed_ms = now_ms;
 	return false;
 }

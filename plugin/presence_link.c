@@ -15,8 +15,7 @@
 #define STATUS_MAX_BYTES 128
 
 
-static char *presence_json(const struct chat_presence_change *c,
-			   long long now_ms)
+static char *presence_json(const struct chat_presence_change *c)
 {
 	cJSON *obj = cJSON_CreateObject();
 	char *out = NULL;
@@ -27,8 +26,7 @@ static char *presence_json(const struct chat_presence_change *c,
 	ok = cJSON_AddStringToObject(obj, "user", c->user) &&
 	     cJSON_AddBoolToObject(obj, "online", c->online);
 	if (ok && c->online)
-		ok = cJSON_AddStringToObject(obj, "status", c->status) &&
-		     cJSON_AddNumberToObject(obj, "since", (double)now_ms);
+		ok = cJSON_AddStringToObject(obj, "status", c->status) != NULL;
 	else if (ok)
 		ok = cJSON_AddNumberToObject(obj, "last_seen",
 					     (double)c->last_seen) != NULL;
@@ -50,7 +48,7 @@ static void emit_change(const struct chat_presence_change *c, void *arg)
 	struct emit_context *ctx = arg;
 	struct chat_plugin *p = ctx->p;
 	char topic[CHAT_TOPIC_MAX];
-	char *text = presence_json(c, ctx->now_ms);
+	char *text = presence_json(c);
 
 	if (text && chat_topic_presence(&p->topics, c->user, topic,
 					sizeof(topic))) {

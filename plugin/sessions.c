@@ -5,23 +5,25 @@
 #include <uthash.h>
 #include <utlist.h>
 
+/* One per connection (and per durable session left behind), one per user
+ * with any: kept small, with their names inline. */
 struct session_entry {
 	UT_hash_handle hh;
 	struct session_entry *prev, *next; /* the owner's offline ids */
 	struct session_user *owner;
-	char *client_id;
 	const void *client; /* NULL while disconnected */
 	long long device_id;
 	int requests; /* forwarded, not yet answered */
 	bool durable;
+	char client_id[];
 };
 
 struct session_user {
 	UT_hash_handle hh;
-	char *name;
-	size_t connections;
-	size_t owned;
 	struct session_entry *offline; /* oldest first */
+	unsigned connections;
+	unsigned owned;
+	char name[];
 };
 
 void chat_sessions_init(struct chat_sessions *s, size_t max_owned_ids)
@@ -42,15 +44,15 @@ static struct session_user *find_user(struct chat_sessions *s,
 static struct session_user *get_user(struct chat_sessions *s, const char *name)
 {
 	struct session_user *u = find_user(s, name);
+	size_t len = strlen(name);
 
 	if (u)
 		return u;
-	u = calloc(1, sizeof(*u));
-	if (u == NULL || (u->name = strdup(name)) == NULL) {
-		free(u);
+	u = calloc(1, sizeof(*u) + len + 1);
+	if (u == NULL)
 		return NULL;
-	}
-	HASH_ADD_KEYPTR(hh, s->by_user, u->name, strlen(u->name), u);
+	memcpy(u->name, name, len + 1);
+	HASH_ADD_KEYPTR(hh, s->by_user, u->name, len, u);
 	return u;
 }
 
@@ -60,7 +62,6 @@ static void drop_user_if_unused(struct chat_sessions *s, struct session_user *u)
 	if (u->owned > 0)
 		return;
 	HASH_DEL(s->by_user, u);
-	free(u->name);
 	free(u);
 }
 
@@ -77,7 +78,6 @@ static void remove_entry(struct chat_sessions *s, struct session_entry *e)
 	}
 	u->owned--;
 	s->count--;
-	free(e->client_id);
 	free(e);
 	drop_user_if_unused(s, u);
 }
@@ -126,19 +126,19 @@ static struct session_entry *create(struct chat_sessions *s,
 				    const char *client_id, const char *user)
 {
 	struct session_user *u = get_user(s, user);
+	size_t len = strlen(client_id);
 	struct session_entry *e;
 
 	if (u == NULL)
 		return NULL;
-	e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->client_id = strdup(client_id)) == NULL) {
-		free(e);
+	e = calloc(1, sizeof(*e) + len + 1);
+	if (e == NULL) {
 		drop_user_if_unused(s, u);
 		return NULL;
 	}
+	memcpy(e->client_id, client_id, len + 1);
 	e->owner = u;
-	HASH_ADD_KEYPTR(hh, s->by_client_id, e->client_id,
-			strlen(e->client_id), e);
+	HASH_ADD_KEYPTR(hh, s->by_client_id, e->client_id, len, e);
 	u->owned++;
 	s->count++;
 	DL_APPEND(u->offline, e); /* connected by the caller at once */

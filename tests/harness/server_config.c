@@ -49,6 +49,7 @@ static void write_broker_part(FILE *f, const struct chat_server *srv)
 	snprintf(line, sizeof(line), "user %s", pw ? pw->pw_name : "root");
 	put_line(f, "", line, extra, used);
 	put_line(f, "", "per_listener_settings false", extra, used);
+	put_line(f, "", "set_tcp_nodelay true", extra, used);
 	put_line(f, "", "allow_anonymous false", extra, used);
 	snprintf(line, sizeof(line), "listener %d 127.0.0.1", srv->port);
 	put_line(f, "", line, extra, used);

@@ -1,14 +1,14 @@
 /*
  * Writing JSON text into a growing buffer.
  *
- * Everything the bridge sends (announcements, responses) is built here
+ * What the bridge and the plugin send on hot paths is built here
  * rather than through a DOM: the byte count of a page is known while it is
  * being written, and key order is exactly the order of the calls. Commas are
  * placed automatically. A failed allocation makes the writer sticky-failed;
  * check json_writer_ok() once at the end.
  */
-#ifndef BRIDGE_JSON_WRITER_H
-#define BRIDGE_JSON_WRITER_H
+#ifndef CHAT_JSON_WRITER_H
+#define CHAT_JSON_WRITER_H
 
 #include <stdbool.h>
 #include <stddef.h>
