@@ -166,3 +166,31 @@ bench: deps
 
 $(LOAD): $(call obj,$(wildcard bench/load/*.c))
 	$(CC) $(LDFLAGS) -o $@ $^
+# The end-to-end encrypting client (client/, docs/E2E.md): the library
+# build/libchatclient.a, the command line client build/chat, their unit
+# tests (tests/unit/test_client_*) and tests/integration/test_e2e, which
+# links the library and runs build/chat. Append after the rules above:
+# it uses BUILD, obj, COMMON_LIB and HARNESS_LIB.
+# The reference end-to-end client: a library other programs can link, and
+# the `chat` command over it.
+CLIENT_CLI_SRC := client/cli.c client/cli_print.c
+CLIENT_SRC := $(filter-out $(CLIENT_CLI_SRC),$(wildcard client/*.c))
+CLIENT_LIB := $(BUILD)/libchatclient.a
+CHAT_CLIENT := $(BUILD)/chat
+
+all: $(CHAT_CLIENT)
+
+$(CLIENT_LIB): $(call obj,$(CLIENT_SRC))
+	$(AR) rcs $@ $^
+
+$(CHAT_CLIENT): $(call obj,$(CLIENT_CLI_SRC)) $(CLIENT_LIB) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto
+
+# More specific than the test_% rule above, so it wins for these.
+$(BUILD)/tests/unit/test_client_%: $(BUILD)/obj/tests/unit/test_client_%.o $(CLIENT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka
+
+$(BUILD)/tests/integration/test_e2e: $(BUILD)/obj/tests/integration/test_e2e.o $(HARNESS_LIB) $(CLIENT_LIB) $(COMMON_LIB) | $(CHAT_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka -lpthread

@@ -38,6 +38,16 @@ void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
 		json_writer_key(w, "to");
 		json_writer_string(w, e->to);
 		break;
+	case BRIDGE_SETTINGS:
+		json_writer_key(w, "settings");
+		json_writer_string(w, e->to);
+		break;
+	case BRIDGE_KEYS:
+		json_writer_key(w, "keys");
+		json_writer_fragment(w, e->event, strlen(e->event));
+		json_writer_key(w, "user");
+		json_writer_string(w, e->to);
+		break;
 	default:
 		json_writer_key(w, "msg");
 		bridge_message_write(w, &e->msg);

@@ -9,6 +9,10 @@
  *   {"membership":"c_..."}        members changed; always in the same
  *                                 array as the message that follows it
  *   {"event":{...},"to":"alice"}  receipt or cursor, for alice's devices
+ *   {"settings":"alice"}          alice's presence settings changed
+ *   {"keys":{"user","identity","version","updated"},"user":"alice"}
+ *                                 alice's identity key or device list
+ *                                 changed: published on her keys topic
  */
 #ifndef BRIDGE_ANNOUNCE_H
 #define BRIDGE_ANNOUNCE_H

@@ -31,10 +31,26 @@ const struct bridge_failure *bridge_change_failed(struct bridge_change *c,
 {
 	struct bridge_reply *r = c->r;
 
-	bridge_error("%s %s by %s in %s failed: %s (%s); nothing changed",
-	             r->op, r->id, r->user, c->convo, sqlite3_errstr(rc),
-	             bridge_store_error(r->store));
+	bridge_error("%s %s by %s%s%s failed: %s (%s); nothing changed", r->op,
+	             r->id, r->user, c->convo[0] ? " in " : "", c->convo,
+	             sqlite3_errstr(rc), bridge_store_error(r->store));
 	return &bridge_failure_storage;
+}
+
+const struct bridge_failure *
+bridge_change_announce(struct bridge_change *c, enum bridge_outcome outcome,
+                       const char *user, const struct json_writer *event)
+{
+	struct bridge_entry *e = bridge_entries_push(&c->entries, outcome);
+
+	if (e == NULL)
+		return &bridge_failure_internal;
+	snprintf(e->to, sizeof(e->to), "%s", user);
+	if (event == NULL)
+		return NULL;
+	if (!json_writer_ok(event) || (e->event = strdup(event->data)) == NULL)
+		return &bridge_failure_internal;
+	return NULL;
 }
 
 const struct bridge_failure *
@@ -60,7 +76,7 @@ static int keep_message(struct bridge_change *c, const struct bridge_message *m,
                         const char *also)
 {
 	struct bridge_entry *e =
-	    bridge_entries_push(&c->messages, BRIDGE_STORED);
+	    bridge_entries_push(&c->entries, BRIDGE_STORED);
 
 	if (e == NULL || bridge_message_copy(&e->msg, m) != 0)
 		return -1;
@@ -113,7 +129,7 @@ static int hand_over(struct bridge_change *c)
 			return -1;
 		strcpy(change->msg.convo, c->convo);
 	}
-	return bridge_entries_append(announce, &c->messages);
+	return bridge_entries_append(announce, &c->entries);
 }
 
 const struct bridge_failure *bridge_change_commit(struct bridge_change *c)
@@ -128,21 +144,27 @@ const struct bridge_failure *bridge_change_commit(struct bridge_change *c)
 		rc = bridge_store_admin_answer(
 		    r->store, r->admin_request, out->data + r->start.len,
 		    out->len - r->start.len, chat_now_ms());
-	/* The announcement watermarks ride along, as with batches. */
+	/* Watermarks and presence ride along, as with batches. */
 	if (rc == SQLITE_OK)
-		rc = bridge_store_write_announced(r->store);
+		rc = bridge_store_write_deferred(r->store);
 	if (rc == SQLITE_OK)
 		rc = bridge_store_commit(r->store);
 	if (rc != SQLITE_OK)
 		return bridge_change_failed(c, rc);
 	c->open = false;
 	r->answered = bridge_reply_is_admin(r);
-	if (hand_over(c) != 0) {
-		bridge_error("out of memory announcing %s %s in %s; members "
-		             "get it by sync, and the next start announces it",
-		             r->op, r->id, c->convo);
-		bridge_store_hold_announced(r->store, c->convo);
+	if (hand_over(c) == 0)
+		return NULL;
+	if (c->convo[0] == '\0') {
+		bridge_error("out of memory announcing %s %s by %s; the plugin "
+		             "learns of it only when its cache expires",
+		             r->op, r->id, r->user);
+		return NULL;
 	}
+	bridge_error("out of memory announcing %s %s in %s; members get it by "
+	             "sync, and the next start announces it",
+	             r->op, r->id, c->convo);
+	bridge_store_hold_announced(r->store, c->convo);
 	return NULL;
 }
 
@@ -151,5 +173,5 @@ void bridge_change_end(struct bridge_change *c)
 	if (c->open)
 		bridge_store_rollback(c->r->store);
 	c->open = false;
-	bridge_entries_clear(&c->messages);
+	bridge_entries_clear(&c->entries);
 }

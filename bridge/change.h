@@ -1,10 +1,10 @@
 /*
- * A change to a group or channel, made by a request: one transaction that
- * applies it, appends the system messages recording it and, for an admin
- * request, stores the response. What the change announces (a membership
- * entry first when members, roles or the delivery mode changed, then its
- * system messages) is handed to the reply only once the transaction has
- * committed.
+ * A change made by a request: one transaction that applies it, appends
+ * the system messages recording it (for a group or channel) and, for an
+ * admin request, stores the response. What the change announces (a
+ * membership entry first when members, roles or the delivery mode
+ * changed, then its system messages or its settings and keys entries) is
+ * handed to the reply only once the transaction has committed.
  *
  * Internal to the request handlers.
  */
@@ -19,14 +19,16 @@
 
 struct bridge_change {
 	struct bridge_reply *r;
-	char convo[CHAT_ID_MAX + 1];
+	char convo[CHAT_ID_MAX + 1];    /* "" when the change is no group's */
 	char cmid[BRIDGE_CMID_MAX + 1]; /* "op <request id>" */
 	bool membership;                /* announce a membership entry */
-	struct bridge_entries messages; /* the system messages appended */
+	/* The system messages appended, and any other entry to announce. */
+	struct bridge_entries entries;
 	bool open;
 };
 
-/* Opens the transaction (BEGIN IMMEDIATE) for a change of convo. */
+/* Opens the transaction (BEGIN IMMEDIATE) for a change of convo, which
+ * may be "". */
 const struct bridge_failure *bridge_change_begin(struct bridge_change *c,
                                                  struct bridge_reply *r,
                                                  const char *convo);
@@ -50,6 +52,13 @@ const struct bridge_failure *
 bridge_change_record(struct bridge_change *c, const char *type,
                      struct json_writer *event, const char *also,
                      const char *suffix, long long *seq);
+
+/* Announces, once the change has committed, an entry of outcome
+ * (settings or keys) about user; event is the object of a keys entry
+ * (copied), NULL for settings. */
+const struct bridge_failure *
+bridge_change_announce(struct bridge_change *c, enum bridge_outcome outcome,
+                       const char *user, const struct json_writer *event);
 
 /* Logs a database failure and returns storage_error: nothing of the
  * change is kept. */

@@ -164,9 +164,10 @@ static int attempt(struct bridge_store *s, const struct bridge_batch *batch,
 	for (size_t i = 0; i < batch->count && rc == SQLITE_OK; i++)
 		rc = commit_one(s, &batch->messages[i], &out->items[i],
 		                heads_suspect);
-	/* The watermarks ride along: no commit, no fsync of their own. */
+	/* Watermarks and presence ride along: no commit, no fsync of their
+	 * own. */
 	if (rc == SQLITE_OK)
-		rc = bridge_store_write_announced(s);
+		rc = bridge_store_write_deferred(s);
 	if (rc == SQLITE_OK)
 		rc = bridge_store_commit(s);
 	if (rc != SQLITE_OK) {

@@ -18,6 +18,8 @@ enum bridge_outcome {
 	BRIDGE_REJECTED,   /* refused: the sender's client gets an error */
 	BRIDGE_MEMBERSHIP, /* members, roles or delivery mode changed */
 	BRIDGE_EVENT,      /* an event for one user (receipts, cursors) */
+	BRIDGE_SETTINGS,   /* a user's presence settings changed */
+	BRIDGE_KEYS,       /* a user's identity key or device list changed */
 	BRIDGE_OUTCOMES
 };
 
@@ -33,8 +35,9 @@ struct bridge_entry {
 	 * although they are members no longer (or not yet subscribed to a
 	 * broadcast conversation); NULL when none. Owned. */
 	char *also;
-	/* Event only: the JSON object to publish, owned, and its
-	 * recipient. */
+	/* Event: the JSON object to publish, owned, and its recipient.
+	 * Keys: the object published on the user's keys topic, and the
+	 * user. Settings: only the user, in to. */
 	char *event;
 	char to[CHAT_ID_MAX + 1];
 };
@@ -78,7 +81,8 @@ typedef bool (*bridge_lock_wait_fn)(void *ctx);
  * the database is locked by someone else the whole batch is retried,
  * calling wait (may be NULL) between attempts; any other failure rejects
  * every message with storage_error. out receives the entries. The same
- * transaction writes the announcement watermarks noted since the last one.
+ * transaction writes the announcement watermarks and presence noted since
+ * the last one.
  */
 enum bridge_commit_status bridge_commit(struct bridge_store *s,
                                         const struct bridge_batch *batch,

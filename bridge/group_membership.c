@@ -59,11 +59,38 @@ static void write_users_event(struct json_writer *w,
 	json_writer_close_object(w);
 }
 
+static bool write_member(void *ctx, const char *user)
+{
+	json_writer_string(ctx, user);
+	return true;
+}
+
+/*
+ * Who the message adding users must also reach: the newcomers, when the
+ * conversation's messages go to its topic, to which they have not
+ * subscribed yet; every member, when this addition tips a group into
+ * broadcast, since the plugin, finding the group broadcast once the
+ * change committed, would publish it on the topic nobody listens to yet.
+ */
+static int write_also(struct bridge_change *c,
+                      const struct bridge_user_list *added, bool tipping,
+                      struct json_writer *also)
+{
+	int rc;
+
+	if (!tipping) {
+		bridge_user_list_write(also, added);
+		return SQLITE_OK;
+	}
+	json_writer_open_array(also);
+	rc = bridge_store_members_of(c->r->store, c->convo, write_member, also);
+	json_writer_close_array(also);
+	return rc;
+}
+
 /*
  * Joins the added users at seq - 1, so that each sees the message that
- * adds it, and records it. A broadcast conversation's messages go to its
- * topic, to which the newcomers have not subscribed yet: "also" brings
- * them this one.
+ * adds it, and records it.
  */
 static const struct bridge_failure *add(struct bridge_change *c,
                                         const struct bridge_group *g,
@@ -75,6 +102,8 @@ static const struct bridge_failure *add(struct bridge_change *c,
 	const char *kind = g->conversation.kind;
 	bool broadcast = bridge_group_is_broadcast(
 	    r, kind, g->conversation.broadcast, total);
+	bool tipping = broadcast && !g->conversation.broadcast &&
+	               strcmp(kind, "group") == 0;
 	const struct bridge_failure *f;
 	struct json_writer event, also;
 	int rc;
@@ -93,14 +122,17 @@ static const struct bridge_failure *add(struct bridge_change *c,
 	json_writer_init(&event);
 	json_writer_init(&also);
 	write_users_event(&event, added, NULL);
-	bridge_user_list_write(&also, added);
-	f = bridge_change_record(c, "added", &event,
-	                         broadcast ? also.data : NULL, NULL, seq);
+	rc = write_also(c, added, tipping, &also);
+	if (rc != SQLITE_OK)
+		f = bridge_change_failed(c, rc);
+	else
+		f = bridge_change_record(c, "added", &event,
+		                         broadcast ? also.data : NULL, NULL,
+		                         seq);
 	json_writer_free(&event);
 	json_writer_free(&also);
 	/* Growing past the cap: from the next seq on, one publish each. */
-	if (f == NULL && broadcast && !g->conversation.broadcast &&
-	    strcmp(kind, "group") == 0)
+	if (f == NULL && tipping)
 		f = bridge_group_go_broadcast(c);
 	return f;
 }

@@ -1,15 +1,17 @@
 /*
  * chat-bridge: the store behind the chat plugin. It takes the messages the
  * plugin hands off, commits them to SQLite in batches, announces what was
- * committed, applies receipts, answers clients' requests (sync, history,
- * conversations, and the group and channel operations) and runs the admin
- * CLI's group commands.
+ * committed, applies receipts, keeps presence, stores encrypted files,
+ * answers clients' requests (sync, history, conversations, the group and
+ * channel operations, presence and account, the key directory and files)
+ * and runs the admin CLI's group commands.
  *
  *   chat-bridge -c mosquitto.conf [-h host] [-p port] [--db path] [-v]
  */
 #include "connection.h"
 #include "db.h"
 #include "log.h"
+#include "media.h"
 #include "options.h"
 #include "service.h"
 #include "service_token.h"
@@ -190,10 +192,25 @@ static void log_start(const struct chat_options *opts)
 	            opts->batch_max);
 }
 
+/* Files live next to the database. Their retention is a constant for
+ * now; this is where an option would set it. */
+static void open_media(const struct chat_options *opts,
+                       struct bridge_media *media)
+{
+	if (bridge_media_open(media, opts->db_path) != 0)
+		return;
+	media->retention_ms = opts->blob_retention_ms;
+	bridge_info("files in %s: at most %lld MiB each, %lld MiB per user, "
+	            "deleted after %lld s unless a message refers to them",
+	            media->blobs, media->file_max_bytes >> 20,
+	            media->quota_bytes >> 20, media->retention_ms / 1000);
+}
+
 static int serve(const struct chat_options *opts, const char *password)
 {
 	struct chat_topics topics;
 	struct bridge_service svc;
+	struct bridge_media media;
 	sqlite3 *db = NULL;
 	int rc = -1;
 
@@ -204,6 +221,8 @@ static int serve(const struct chat_options *opts, const char *password)
 	svc.stop_requests = &stop_requests;
 	if (open_database(opts, &db, &svc.store) != 0)
 		goto done;
+	open_media(opts, &media);
+	svc.media = &media;
 	bridge_service_init(&svc);
 	if (bridge_connection_open(
 	        opts, &topics, opts->listener_host, opts->listener_port,
@@ -235,7 +254,7 @@ int main(int argc, char **argv)
 	if (bridge_read_service_token(opts.service_token_file, password,
 	                              sizeof(password)) != 0)
 		return 1;
-	/* New conversation ids are random. */
+	/* New conversation and upload ids are random; keys are checked. */
 	if (chat_crypto_init() != 0) {
 		bridge_error("cannot initialise the random number generator");
 		return 1;

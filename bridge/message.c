@@ -30,6 +30,19 @@ bool bridge_json_count(const cJSON *item, long long *out)
 	return true;
 }
 
+bool bridge_valid_blob_id(const char *id)
+{
+	size_t n = 0;
+
+	if (id == NULL)
+		return false;
+	for (; id[n] != '\0'; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') ||
+		      (id[n] >= 'a' && id[n] <= 'f')))
+			return false;
+	return n == BRIDGE_BLOB_ID_LEN;
+}
+
 /* A decimal uint64 without sign, spaces or leading zeros. */
 static bool parse_id(const char *text, uint64_t *out)
 {
@@ -82,18 +95,63 @@ static const char *parse_fields(const cJSON *item, struct bridge_message *m)
 	return NULL;
 }
 
+/*
+ * The attachments as the bridge writes them: absent, or an array of at
+ * most BRIDGE_ATTACHMENTS_MAX file ids (the plugin checked them already).
+ * *out stays NULL when there are none; false for a malformed list.
+ */
+static bool parse_attachments(const cJSON *list, char **out, bool *no_memory)
+{
+	const cJSON *blob;
+	struct json_writer w;
+
+	*out = NULL;
+	*no_memory = false;
+	if (list == NULL)
+		return true;
+	if (!cJSON_IsArray(list) ||
+	    cJSON_GetArraySize(list) > BRIDGE_ATTACHMENTS_MAX)
+		return false;
+	json_writer_init(&w);
+	json_writer_open_array(&w);
+	cJSON_ArrayForEach(blob, list)
+	{
+		if (!cJSON_IsString(blob) ||
+		    !bridge_valid_blob_id(blob->valuestring)) {
+			json_writer_free(&w);
+			return false;
+		}
+		json_writer_string(&w, blob->valuestring);
+	}
+	json_writer_close_array(&w);
+	if (!json_writer_ok(&w)) {
+		json_writer_free(&w);
+		*no_memory = true;
+		return true;
+	}
+	*out = w.data;
+	return true;
+}
+
 int bridge_message_parse(const cJSON *item, struct bridge_message *out,
                          const char **why)
 {
 	struct bridge_message m;
+	bool no_memory;
 
 	memset(&m, 0, sizeof(m));
 	*why = parse_fields(item, &m);
 	if (*why != NULL)
 		return -1;
+	if (!parse_attachments(
+	        cJSON_GetObjectItemCaseSensitive(item, "attachments"),
+	        &m.attachments, &no_memory)) {
+		*why = "bad attachments";
+		return -1;
+	}
 	m.body = strdup(bridge_json_string(item, "body"));
 	m.client = strdup(bridge_json_string(item, "client"));
-	if (m.body == NULL || m.client == NULL) {
+	if (m.body == NULL || m.client == NULL || no_memory) {
 		bridge_message_clear(&m);
 		*why = "out of memory";
 		return -1;
@@ -109,8 +167,10 @@ int bridge_message_copy(struct bridge_message *dst,
 	dst->type = src->type ? strdup(src->type) : NULL;
 	dst->body = src->body ? strdup(src->body) : NULL;
 	dst->client = src->client ? strdup(src->client) : NULL;
+	dst->attachments = src->attachments ? strdup(src->attachments) : NULL;
 	if ((src->type && !dst->type) || (src->body && !dst->body) ||
-	    (src->client && !dst->client)) {
+	    (src->client && !dst->client) ||
+	    (src->attachments && !dst->attachments)) {
 		bridge_message_clear(dst);
 		return -1;
 	}
@@ -122,6 +182,7 @@ void bridge_message_clear(struct bridge_message *m)
 	free(m->type);
 	free(m->body);
 	free(m->client);
+	free(m->attachments);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -150,6 +211,11 @@ void bridge_message_write(struct json_writer *w, const struct bridge_message *m)
 	} else {
 		json_writer_key(w, "body");
 		json_writer_string(w, m->body ? m->body : "");
+	}
+	/* Written by the bridge when it was stored: JSON already. */
+	if (m->attachments != NULL) {
+		json_writer_key(w, "attachments");
+		json_writer_fragment(w, m->attachments, strlen(m->attachments));
 	}
 	json_writer_close_object(w);
 }

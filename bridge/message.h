@@ -17,6 +17,11 @@
  * one request makes two messages ("op r7 broadcast"). */
 #define BRIDGE_CMID_MAX (CHAT_CMID_MAX + 32)
 
+/* A file id: the BLAKE2b-256 of the file, in lowercase hex. */
+#define BRIDGE_BLOB_ID_LEN 64
+/* File ids one message may refer to. */
+#define BRIDGE_ATTACHMENTS_MAX 10
+
 struct bridge_message {
 	char convo[CHAT_ID_MAX + 1];
 	char from[CHAT_ID_MAX + 1];
@@ -27,11 +32,15 @@ struct bridge_message {
 	char *type;    /* owned; NULL but for system messages */
 	char *body;    /* owned; a system message's event object as JSON */
 	char *client;  /* owned; the sender's MQTT client id, may be NULL */
+	/* owned; the file ids the message refers to, as a JSON array of
+	 * strings written by the bridge; NULL when the sender gave none */
+	char *attachments;
 };
 
 /*
  * Reads one stamped message of a hand-off:
- * {"id":"<decimal>","convo","from","ts","cmid","body","client"}.
+ * {"id":"<decimal>","convo","from","ts","cmid","body","client"}, and
+ * "attachments" when the sender gave any (at most 10 file ids).
  * Returns 0, or -1 with the reason in *why (nothing to free then).
  */
 int bridge_message_parse(const cJSON *item, struct bridge_message *out,
@@ -44,9 +53,10 @@ int bridge_message_copy(struct bridge_message *dst,
 /* Frees the owned strings and zeroes the message. */
 void bridge_message_clear(struct bridge_message *m);
 
-/* {"convo","seq","id","from","ts","cmid","body"}: what clients receive;
- * a system message has "type" and "event" in place of "body". The first
- * two keys stay convo and seq: the plugin reads the seq from there. */
+/* {"convo","seq","id","from","ts","cmid","body"}: what clients receive,
+ * with "attachments" after the body when the message has them; a system
+ * message has "type" and "event" in place of "body". The first two keys
+ * stay convo and seq: the plugin reads the seq from there. */
 void bridge_message_write(struct json_writer *w,
                           const struct bridge_message *m);
 
@@ -54,5 +64,8 @@ void bridge_message_write(struct json_writer *w,
 const char *bridge_json_string(const cJSON *object, const char *key);
 /* A whole number in [0, 2^53]; false for anything else. */
 bool bridge_json_count(const cJSON *item, long long *out);
+
+/* BRIDGE_BLOB_ID_LEN lowercase hex digits. */
+bool bridge_valid_blob_id(const char *id);
 
 #endif

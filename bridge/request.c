@@ -22,9 +22,18 @@ const struct bridge_failure bridge_failure_storage = {
 static const struct bridge_failure bad_op = {"bad_request",
                                              "op must be a string"};
 static const struct bridge_failure unknown_op = {
-    "unknown_op", "op is not one of sync, history, conversations, ping, "
-                  "create_group, add_members, remove_members, leave, "
-                  "set_role, rename, members, direct"};
+    "unknown_op",
+    "op is not one of sync, history, conversations, ping, create_group, "
+    "add_members, remove_members, leave, set_role, rename, members, direct, "
+    "presence, settings, devices, revoke_device, whoami, publish_bundle, "
+    "publish_devices, get_keys, upload_prekeys, claim_prekey, prekey_count, "
+    "blob_begin, blob_status, blob_end, blob_get"};
+static const struct bridge_failure clients_only = {
+    "bad_request", "this op is for a user's own connections only"};
+static const struct bridge_failure bad_device = {"bad_request",
+                                                 "device must be a device id"};
+static const struct bridge_failure no_device = {
+    "bad_request", "this connection's device is not known"};
 static const struct bridge_failure bad_convo = {
     "bad_request", "convo must be a conversation id"};
 static const struct bridge_failure bad_limit = {
@@ -35,31 +44,53 @@ static const struct bridge_failure bad_json = {
 struct operation {
 	const char *name;
 	const struct bridge_failure *(*answer)(struct bridge_reply *r);
+	/* About the asking user's own account, keys or files: not for
+	 * admin requests. */
+	bool clients_only;
 };
 
 static const struct operation operations[] = {
-    {"sync", bridge_op_sync},
-    {"history", bridge_op_history},
-    {"conversations", bridge_op_conversations},
-    {"ping", bridge_op_ping},
-    {"create_group", bridge_op_create_group},
-    {"add_members", bridge_op_add_members},
-    {"remove_members", bridge_op_remove_members},
-    {"leave", bridge_op_leave},
-    {"set_role", bridge_op_set_role},
-    {"rename", bridge_op_rename},
-    {"members", bridge_op_members},
-    {"direct", bridge_op_direct},
+    {"sync", bridge_op_sync, false},
+    {"history", bridge_op_history, false},
+    {"conversations", bridge_op_conversations, false},
+    {"ping", bridge_op_ping, false},
+    {"create_group", bridge_op_create_group, false},
+    {"add_members", bridge_op_add_members, false},
+    {"remove_members", bridge_op_remove_members, false},
+    {"leave", bridge_op_leave, false},
+    {"set_role", bridge_op_set_role, false},
+    {"rename", bridge_op_rename, false},
+    {"members", bridge_op_members, false},
+    {"direct", bridge_op_direct, false},
+    {"presence", bridge_op_presence, true},
+    {"settings", bridge_op_settings, true},
+    {"devices", bridge_op_devices, true},
+    {"revoke_device", bridge_op_revoke_device, true},
+    {"whoami", bridge_op_whoami, true},
+    {"publish_bundle", bridge_op_publish_bundle, true},
+    {"publish_devices", bridge_op_publish_devices, true},
+    {"get_keys", bridge_op_get_keys, true},
+    {"upload_prekeys", bridge_op_upload_prekeys, true},
+    {"claim_prekey", bridge_op_claim_prekey, true},
+    {"prekey_count", bridge_op_prekey_count, true},
+    {"blob_begin", bridge_op_blob_begin, true},
+    {"blob_status", bridge_op_blob_status, true},
+    {"blob_end", bridge_op_blob_end, true},
+    {"blob_get", bridge_op_blob_get, true},
 };
 
 void bridge_request_frame(struct json_writer *w, const char *user,
-                          const char *client)
+                          const char *client, const char *kind)
 {
 	json_writer_open_object(w);
 	json_writer_key(w, "user");
 	json_writer_string(w, user);
 	json_writer_key(w, "client");
 	json_writer_string(w, client);
+	if (kind != NULL) {
+		json_writer_key(w, "kind");
+		json_writer_string(w, kind);
+	}
 	json_writer_close_object(w);
 	json_writer_raw(w, "\n", 1);
 }
@@ -209,6 +240,42 @@ const struct bridge_failure *bridge_param_limit(struct bridge_reply *r,
 	return NULL;
 }
 
+/* A positive decimal without sign or leading zeros, as device ids are
+ * written. */
+static bool parse_device_text(const char *text, long long *device)
+{
+	long long v = 0;
+
+	if (text[0] < '1' || text[0] > '9')
+		return false;
+	for (size_t i = 0; text[i] != '\0'; i++) {
+		if (text[i] < '0' || text[i] > '9' || i >= 18)
+			return false;
+		v = v * 10 + (text[i] - '0');
+	}
+	*device = v;
+	return true;
+}
+
+const struct bridge_failure *
+bridge_param_device(struct bridge_reply *r, const char *key, long long *device)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->req, key);
+
+	if (cJSON_IsString(item))
+		return parse_device_text(item->valuestring, device)
+		           ? NULL
+		           : &bad_device;
+	if (bridge_json_count(item, device) && *device > 0)
+		return NULL;
+	return &bad_device;
+}
+
+const struct bridge_failure *bridge_require_device(struct bridge_reply *r)
+{
+	return r->device > 0 ? NULL : &no_device;
+}
+
 const struct bridge_failure *bridge_op_ping(struct bridge_reply *r)
 {
 	bridge_reply_open(r);
@@ -245,9 +312,16 @@ static const struct bridge_failure *dispatch(struct bridge_reply *r)
 		return f;
 	if (r->op == NULL)
 		return &bad_op;
-	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++)
-		if (strcmp(r->op, operations[i].name) == 0)
-			return operations[i].answer(r);
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]);
+	     i++) {
+		const struct operation *op = &operations[i];
+
+		if (strcmp(r->op, op->name) != 0)
+			continue;
+		if (op->clients_only && bridge_reply_is_admin(r))
+			return &clients_only;
+		return op->answer(r);
+	}
 	return &unknown_op;
 }
 
@@ -267,12 +341,67 @@ static int respond(struct bridge_reply *r)
 	}
 	if (failure != NULL) {
 		json_writer_rewind(r->out, r->start);
+		r->blob = false;
 		write_failure(r, failure);
 	}
 	if (json_writer_ok(r->out))
 		return 0;
 	json_writer_rewind(r->out, r->start);
 	return -1;
+}
+
+/*
+ * A file chunk goes to the blob topic: the header line written before the
+ * response is replaced by one that says so. The chunk is copied once
+ * more; it is at most BRIDGE_CHUNK_BYTES.
+ */
+static int reframe_as_blob(struct json_writer *out, size_t header_len,
+                           const struct bridge_request *request)
+{
+	struct json_writer framed;
+
+	json_writer_init(&framed);
+	bridge_request_frame(&framed, request->user, request->client, "blob");
+	json_writer_raw(&framed, out->data + header_len, out->len - header_len);
+	if (!json_writer_ok(&framed)) {
+		json_writer_free(&framed);
+		return -1;
+	}
+	json_writer_free(out);
+	*out = framed;
+	return 0;
+}
+
+int bridge_request_answer(const struct bridge_request_context *ctx,
+                          const struct bridge_request *request,
+                          struct json_writer *out,
+                          struct bridge_entries *announce)
+{
+	struct bridge_reply r;
+	size_t header_len;
+
+	memset(&r, 0, sizeof(r));
+	r.store = ctx->store;
+	r.opts = ctx->opts;
+	r.media = ctx->media;
+	r.user = request->user;
+	r.device = request->device;
+	r.req = request->req;
+	r.out = out;
+	r.announce = announce;
+	r.id = bridge_json_string(request->req, "id");
+	if (!chat_valid_request_id(r.id)) {
+		bridge_client_warning("request from %s has no valid id; not "
+		                      "answered",
+		                      request->user);
+		return -1;
+	}
+	json_writer_reset(out);
+	bridge_request_frame(out, request->user, request->client, NULL);
+	header_len = out->len;
+	if (respond(&r) != 0)
+		return -1;
+	return r.blob ? reframe_as_blob(out, header_len, request) : 0;
 }
 
 int bridge_request_respond(struct bridge_store *s,

@@ -7,6 +7,7 @@
 
 #include "commit.h"
 #include "json_writer.h"
+#include "media.h"
 #include "options.h"
 #include "store.h"
 
@@ -32,7 +33,9 @@ extern const struct bridge_failure bridge_failure_storage;
 struct bridge_reply {
 	struct bridge_store *store;
 	const struct chat_options *opts;
-	const char *user; /* who asks: the actor of a change */
+	const struct bridge_media *media; /* NULL: no files */
+	const char *user;                 /* who asks: the actor of a change */
+	long long device; /* the asking connection's device; 0: none known */
 	const cJSON *req;
 	const char *id;
 	const char *op; /* NULL when the request has none */
@@ -45,6 +48,8 @@ struct bridge_reply {
 	long long admin_request;
 	/* The response was stored in that row by the change's transaction. */
 	bool answered;
+	/* The response is a file chunk, for the user's blob topic. */
+	bool blob;
 	/* A failure whose message names something (see bridge_reply_fail). */
 	struct bridge_failure named;
 	char named_message[512];
@@ -67,6 +72,24 @@ const struct bridge_failure *bridge_op_leave(struct bridge_reply *r);
 const struct bridge_failure *bridge_op_set_role(struct bridge_reply *r);
 const struct bridge_failure *bridge_op_rename(struct bridge_reply *r);
 const struct bridge_failure *bridge_op_members(struct bridge_reply *r);
+/* Presence and the account (account.c). */
+const struct bridge_failure *bridge_op_presence(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_settings(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_devices(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_revoke_device(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_whoami(struct bridge_reply *r);
+/* The key directory (keys.c, prekeys.c). */
+const struct bridge_failure *bridge_op_publish_bundle(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_publish_devices(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_get_keys(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_upload_prekeys(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_claim_prekey(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_prekey_count(struct bridge_reply *r);
+/* Files (blobs.c). */
+const struct bridge_failure *bridge_op_blob_begin(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_blob_status(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_blob_end(struct bridge_reply *r);
+const struct bridge_failure *bridge_op_blob_get(struct bridge_reply *r);
 
 /* Writes {"id":...,"op":...,"ok":true; the caller adds fields and closes. */
 void bridge_reply_open(struct bridge_reply *r);
@@ -118,5 +141,13 @@ bridge_param_count(struct bridge_reply *r, const char *key, long long fallback,
 /* "limit": optional, at least 1, capped at the configured page maximum. */
 const struct bridge_failure *bridge_param_limit(struct bridge_reply *r,
                                                 long long *limit);
+
+/* key: a device id, as a decimal string (or a whole number). */
+const struct bridge_failure *
+bridge_param_device(struct bridge_reply *r, const char *key, long long *device);
+
+/* The asking connection's device, for what only a device can do; a
+ * bad_request when it is not known. */
+const struct bridge_failure *bridge_require_device(struct bridge_reply *r);
 
 #endif

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "receipts.h"
 #include "request.h"
+#include "retention.h"
+#include "upload.h"
 
 #include <string.h>
 
@@ -23,6 +25,14 @@
 #define RECOVERY_PER_CONVERSATION 1000
 /* How often the admin CLI's requests are looked for. */
 #define ADMIN_POLL_MS 100
+/* File chunks drained at most before they are stored (a chunk is up to
+ * 256 KiB; the plugin keeps at most max_requests in flight anyway). */
+#define CHUNKS_PER_ROUND 64
+/* How often the retention sweep runs (a quarter of the retention period,
+ * within these bounds), and how soon again after a full batch. */
+#define SWEEP_INTERVAL_MIN_MS 1000
+#define SWEEP_INTERVAL_MAX_MS 60000
+#define SWEEP_AGAIN_MS        1000
 
 void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
                             size_t len)
@@ -35,6 +45,10 @@ void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
 		bridge_handoff_requests(payload, len, &svc->requests);
 	else if (strcmp(topic, svc->topics->bridge_receipts) == 0)
 		bridge_handoff_receipts(payload, len, &svc->receipts);
+	else if (strcmp(topic, svc->topics->bridge_presence) == 0)
+		bridge_handoff_presence(payload, len, &svc->presence);
+	else if (strcmp(topic, svc->topics->bridge_upload) == 0)
+		bridge_handoff_chunk(payload, len, &svc->chunks);
 	else {
 		bridge_debug("ignored %zu bytes on %s", len, topic);
 		return;
@@ -45,7 +59,8 @@ void bridge_service_deliver(void *ctx, const char *topic, const void *payload,
 static bool has_work(const struct bridge_service *svc)
 {
 	return svc->batch.count > 0 || svc->requests.count > 0 ||
-	       svc->receipts.count > 0;
+	       svc->receipts.count > 0 || svc->presence.count > 0 ||
+	       svc->chunks.count > 0;
 }
 
 /* Keeps reading while hand-offs keep coming, so that one transaction
@@ -55,7 +70,8 @@ static void drain(struct bridge_service *svc)
 	size_t max = (size_t)svc->opts->batch_max;
 
 	while (svc->batch.count < max && svc->requests.count < max &&
-	       svc->receipts.count < max) {
+	       svc->receipts.count < max && svc->presence.count < max &&
+	       svc->chunks.count < CHUNKS_PER_ROUND) {
 		size_t before = svc->deliveries;
 
 		bridge_connection_poll(svc->connection, 0);
@@ -150,25 +166,86 @@ static void apply_receipts(struct bridge_service *svc,
 }
 
 /*
+ * Presence rides on the batch's transaction when there is one; what is
+ * still unwritten is written before the requests are answered, so that a
+ * presence request sees it.
+ */
+static void note_presence(struct bridge_service *svc,
+                          const struct bridge_presence_queue *presence)
+{
+	for (size_t i = 0; i < presence->count; i++) {
+		const struct bridge_presence *p = &presence->changes[i];
+
+		if (bridge_store_note_presence(svc->store, p->user, p->online,
+		                               p->last_seen) != SQLITE_OK)
+			bridge_error("out of memory: the presence of %s is not "
+			             "stored",
+			             p->user);
+	}
+}
+
+static void write_presence(struct bridge_service *svc)
+{
+	int rc;
+
+	if (!bridge_store_presence_pending(svc->store))
+		return;
+	rc = bridge_store_flush_deferred(svc->store);
+	if (rc == SQLITE_OK)
+		svc->last_write_ms = chat_now_ms();
+	else
+		bridge_warning("cannot store presence: %s; retrying with the "
+		               "next transaction",
+		               sqlite3_errstr(rc));
+}
+
+static struct bridge_request_context request_context(struct bridge_service *svc)
+{
+	struct bridge_request_context ctx = {svc->store, svc->opts, svc->media};
+
+	return ctx;
+}
+
+/* Each chunk is acknowledged to the connection that sent it. */
+static void store_chunks(struct bridge_service *svc,
+                         const struct bridge_chunk_queue *chunks)
+{
+	struct bridge_request_context ctx = request_context(svc);
+	struct json_writer reply;
+
+	json_writer_init(&reply);
+	for (size_t i = 0; i < chunks->count; i++) {
+		if (bridge_upload_receive(&ctx, &chunks->chunks[i], &reply) !=
+		    0) {
+			bridge_error("out of memory acknowledging a file chunk "
+			             "of %s",
+			             chunks->chunks[i].user);
+			continue;
+		}
+		bridge_connection_publish(svc->connection,
+		                          svc->topics->bridge_reply, reply.data,
+		                          reply.len);
+	}
+	json_writer_free(&reply);
+}
+
+/*
  * A change is announced before its answer goes out: a member just added
  * may send at once, and the plugin must know it by then.
  */
 static void answer(struct bridge_service *svc,
                    const struct bridge_request_queue *queue)
 {
+	struct bridge_request_context ctx = request_context(svc);
 	struct bridge_entries changes = {NULL, 0, 0};
 	struct json_writer reply;
 
 	json_writer_init(&reply);
 	for (size_t i = 0; i < queue->count; i++) {
 		const struct bridge_request *r = &queue->requests[i];
-		int rc;
+		int rc = bridge_request_answer(&ctx, r, &reply, &changes);
 
-		json_writer_reset(&reply);
-		bridge_request_frame(&reply, r->user, r->client);
-		rc = bridge_request_respond(svc->store, svc->opts, r->user,
-		                            r->req, &reply, &changes);
-		announce(svc, &changes, "a group change");
+		announce(svc, &changes, "a change");
 		if (rc != 0)
 			continue;
 		bridge_connection_publish(svc->connection,
@@ -199,21 +276,60 @@ static void process(struct bridge_service *svc)
 	struct bridge_batch batch = svc->batch;
 	struct bridge_request_queue queue = svc->requests;
 	struct bridge_receipt_queue receipts = svc->receipts;
+	struct bridge_presence_queue presence = svc->presence;
+	struct bridge_chunk_queue chunks = svc->chunks;
 	long long started = chat_now_ms();
 
 	memset(&svc->batch, 0, sizeof(svc->batch));
 	memset(&svc->requests, 0, sizeof(svc->requests));
 	memset(&svc->receipts, 0, sizeof(svc->receipts));
+	memset(&svc->presence, 0, sizeof(svc->presence));
+	memset(&svc->chunks, 0, sizeof(svc->chunks));
+	note_presence(svc, &presence);
 	commit_and_announce(svc, &batch);
 	apply_receipts(svc, &receipts);
+	write_presence(svc);
+	store_chunks(svc, &chunks);
 	answer(svc, &queue);
-	bridge_debug("processed %zu messages, %zu receipts and %zu requests "
-	             "in %lld ms",
-	             batch.count, receipts.count, queue.count,
-	             chat_now_ms() - started);
+	bridge_debug("processed %zu messages, %zu receipts, %zu presence "
+	             "changes, %zu file chunks and %zu requests in %lld ms",
+	             batch.count, receipts.count, presence.count, chunks.count,
+	             queue.count, chat_now_ms() - started);
 	bridge_batch_clear(&batch);
 	bridge_receipt_queue_clear(&receipts);
+	bridge_presence_queue_clear(&presence);
+	bridge_chunk_queue_clear(&chunks);
 	bridge_request_queue_clear(&queue);
+}
+
+static long long sweep_interval(const struct bridge_media *media)
+{
+	long long interval = media->retention_ms / 4;
+
+	if (interval < SWEEP_INTERVAL_MIN_MS)
+		return SWEEP_INTERVAL_MIN_MS;
+	return interval < SWEEP_INTERVAL_MAX_MS ? interval
+	                                        : SWEEP_INTERVAL_MAX_MS;
+}
+
+/* The retention sweep of files, every minute at most; sooner again while
+ * it has more to do than one batch. */
+static void sweep_files(struct bridge_service *svc)
+{
+	struct bridge_sweep result;
+	long long now = chat_now_ms();
+
+	if (svc->media == NULL || !svc->media->ready ||
+	    now < svc->next_sweep_ms)
+		return;
+	if (bridge_retention_sweep(svc->store, svc->media, now, &result) !=
+	    SQLITE_OK) {
+		svc->next_sweep_ms = now + sweep_interval(svc->media);
+		return;
+	}
+	svc->last_write_ms = chat_now_ms();
+	svc->next_sweep_ms =
+	    now + (result.more ? SWEEP_AGAIN_MS : sweep_interval(svc->media));
 }
 
 /*
@@ -226,12 +342,13 @@ static void write_watermarks(struct bridge_service *svc, bool at_once)
 	long long now = chat_now_ms();
 	int rc;
 
-	if (!bridge_store_announced_pending(svc->store))
+	if (!bridge_store_announced_pending(svc->store) &&
+	    !bridge_store_presence_pending(svc->store))
 		return;
 	if (!at_once && now - svc->last_write_ms < WATERMARK_IDLE_MS)
 		return;
 	svc->last_write_ms = now;
-	rc = bridge_store_flush_announced(svc->store);
+	rc = bridge_store_flush_deferred(svc->store);
 	if (rc == SQLITE_OK && svc->watermarks_failing)
 		bridge_info("writing announcement watermarks works again");
 	else if (rc != SQLITE_OK && !svc->watermarks_failing)
@@ -301,6 +418,7 @@ void bridge_service_run(struct bridge_service *svc)
 		/* Due only when no batch has carried them for a while. */
 		write_watermarks(svc, false);
 		run_admin_requests(svc);
+		sweep_files(svc);
 		if (!has_work(svc))
 			continue;
 		drain(svc);
@@ -316,5 +434,7 @@ void bridge_service_free(struct bridge_service *svc)
 	bridge_batch_clear(&svc->batch);
 	bridge_request_queue_clear(&svc->requests);
 	bridge_receipt_queue_clear(&svc->receipts);
+	bridge_presence_queue_clear(&svc->presence);
+	bridge_chunk_queue_clear(&svc->chunks);
 	bridge_announcements_free(&svc->announcements);
 }

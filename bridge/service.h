@@ -1,10 +1,12 @@
 /*
  * The bridge's work loop, single-threaded: wait for hand-offs, drain
  * everything that keeps arriving (up to batch_max messages), commit the
- * messages in one transaction, announce them (or keep the announcements
- * until the broker is back), apply the receipts in a second one, then
- * answer the requests, so that a sync sent right after a message sees it.
- * Every ~100 ms it also runs the admin CLI's waiting requests.
+ * messages in one transaction (with the presence changes reported), announce
+ * them (or keep the announcements until the broker is back), apply the
+ * receipts in a second one, store the file chunks, then answer the
+ * requests, so that a sync sent right after a message sees it. Every
+ * ~100 ms it also runs the admin CLI's waiting requests, and every minute
+ * the retention sweep of files.
  */
 #ifndef BRIDGE_SERVICE_H
 #define BRIDGE_SERVICE_H
@@ -12,6 +14,7 @@
 #include "announcements.h"
 #include "connection.h"
 #include "handoff.h"
+#include "media.h"
 #include "options.h"
 #include "store.h"
 #include "topics.h"
@@ -24,6 +27,7 @@ struct bridge_service {
 	const struct chat_options *opts;
 	const struct chat_topics *topics;
 	struct bridge_store *store;
+	const struct bridge_media *media; /* NULL: no file storage */
 	struct bridge_connection *connection;
 	/* Raised by SIGINT/SIGTERM: once to stop after the current batch,
 	 * twice to stop waiting for a locked database. */
@@ -32,16 +36,19 @@ struct bridge_service {
 	struct bridge_batch batch;
 	struct bridge_request_queue requests;
 	struct bridge_receipt_queue receipts;
+	struct bridge_presence_queue presence;
+	struct bridge_chunk_queue chunks;
 	size_t deliveries;
 	/* Committed, waiting for the session or for the broker's answer. */
 	struct bridge_announcements announcements;
 	long long last_write_ms; /* of the last transaction */
 	long long last_admin_poll_ms;
+	long long next_sweep_ms;
 	bool watermarks_failing;
 };
 
-/* Sets up what the service keeps between batches; opts, topics, store and
- * stop_requests are set already. */
+/* Sets up what the service keeps between batches; opts, topics, store,
+ * media and stop_requests are set already. */
 void bridge_service_init(struct bridge_service *svc);
 
 /* The connection's delivery callback; ctx is the service. */

@@ -3,6 +3,7 @@
 #include "heads.h"
 #include "store_sql.h"
 #include "idgen.h"
+#include "presence_updates.h"
 #include "watermarks.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@ enum statement {
 	STMT_MEMBERSHIP,
 	STMT_FIND_BY_CMID,
 	STMT_INSERT,
+	STMT_INSERT_ATTACHMENTS,
 	STMT_READ_AFTER,
 	STMT_READ_BEFORE,
 	STMT_CONVERSATIONS_OF,
@@ -24,6 +26,7 @@ enum statement {
 	STMT_SET_ANNOUNCED,
 	STMT_UNANNOUNCED,
 	STMT_MAX_ID,
+	STMT_SET_PRESENCE,
 	STMT_COUNT
 };
 
@@ -36,17 +39,22 @@ static const char *const statement_sql[STMT_COUNT] = {
     [STMT_MEMBERSHIP] = "SELECT role = 'admin', joined_seq, left_seq,"
                         " delivered_seq, read_seq FROM members"
                         " WHERE convo_id = ?1 AND user_id = ?2",
-    [STMT_FIND_BY_CMID] = "SELECT seq, id, ts, body, type FROM messages"
-                          " WHERE convo_id = ?1 AND sender = ?2"
-                          " AND cmid = ?3",
-    [STMT_INSERT] = "INSERT INTO messages"
-                    " (convo_id, seq, id, sender, cmid, ts, body, type)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [STMT_READ_AFTER] = "SELECT seq, id, sender, ts, cmid, body, type"
-                        " FROM messages WHERE convo_id = ?1 AND seq > ?2"
-                        " AND seq <= ?3 ORDER BY seq LIMIT ?4",
-    [STMT_READ_BEFORE] = "SELECT seq, id, sender, ts, cmid, body, type"
-                         " FROM messages WHERE convo_id = ?1"
+    [STMT_FIND_BY_CMID] = "SELECT seq, id, ts, body, type, attachments"
+                          " FROM messages WHERE convo_id = ?1"
+                          " AND sender = ?2 AND cmid = ?3",
+    [STMT_INSERT] = "INSERT INTO messages (convo_id, seq, id, sender,"
+                    " cmid, ts, body, type, attachments)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    /* The file ids of a message, from the array the bridge wrote. */
+    [STMT_INSERT_ATTACHMENTS] = "INSERT OR IGNORE INTO message_attachments"
+                                " (blob, convo_id, seq)"
+                                " SELECT value, ?1, ?2 FROM json_each(?3)",
+    [STMT_READ_AFTER] = "SELECT seq, id, sender, ts, cmid, body, type,"
+                        " attachments FROM messages WHERE convo_id = ?1"
+                        " AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+                        " LIMIT ?4",
+    [STMT_READ_BEFORE] = "SELECT seq, id, sender, ts, cmid, body, type,"
+                         " attachments FROM messages WHERE convo_id = ?1"
                          " AND seq > ?2 AND seq < ?3"
                          " ORDER BY seq DESC LIMIT ?4",
     [STMT_CONVERSATIONS_OF] =
@@ -68,6 +76,9 @@ static const char *const statement_sql[STMT_COUNT] = {
                          " FROM conversations c)"
                          " WHERE head > announced_seq ORDER BY id",
     [STMT_MAX_ID] = "SELECT MAX(id) FROM messages",
+    [STMT_SET_PRESENCE] = "UPDATE users SET online = ?2,"
+                          " last_seen = COALESCE(?3, last_seen)"
+                          " WHERE id = ?1",
 };
 
 /* A statement of another store file, prepared on first use. */
@@ -84,6 +95,7 @@ struct bridge_store {
 	size_t cached_cap;
 	struct bridge_heads heads;
 	struct bridge_watermarks watermarks;
+	struct bridge_presence_updates presence;
 	struct chat_idgen system_ids;
 	int synchronous; /* PRAGMA synchronous as opened: 0 off ... 3 extra */
 };
@@ -128,6 +140,7 @@ int bridge_store_open(sqlite3 *db, struct bridge_store **out)
 	s->db = db;
 	bridge_heads_init(&s->heads);
 	bridge_watermarks_init(&s->watermarks);
+	bridge_presence_updates_init(&s->presence);
 	for (int i = 0; i < STMT_COUNT && rc == SQLITE_OK; i++)
 		rc = sqlite3_prepare_v3(db, statement_sql[i], -1,
 		                        SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
@@ -155,6 +168,7 @@ void bridge_store_close(struct bridge_store *s)
 	free(s->cached);
 	bridge_heads_free(&s->heads);
 	bridge_watermarks_free(&s->watermarks);
+	bridge_presence_updates_free(&s->presence);
 	free(s);
 }
 
@@ -232,6 +246,7 @@ int bridge_store_commit(struct bridge_store *s)
 	if (rc == SQLITE_OK) {
 		bridge_heads_commit(&s->heads);
 		bridge_watermarks_commit(&s->watermarks);
+		bridge_presence_updates_commit(&s->presence);
 	}
 	return rc;
 }
@@ -243,6 +258,7 @@ void bridge_store_rollback(struct bridge_store *s)
 		bridge_sql_run(s->stmt[STMT_ROLLBACK]);
 	bridge_heads_discard(&s->heads);
 	bridge_watermarks_discard(&s->watermarks);
+	bridge_presence_updates_discard(&s->presence);
 }
 
 void bridge_store_forget_heads(struct bridge_store *s)
@@ -377,13 +393,34 @@ int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
 	stored->ts = sqlite3_column_int64(stmt, 2);
 	body = sqlite3_column_text(stmt, 3);
 	stored->body = strdup(body ? (const char *)body : "");
-	if (stored->body == NULL || !dup_column(stmt, 4, &stored->type)) {
+	if (stored->body == NULL || !dup_column(stmt, 4, &stored->type) ||
+	    !dup_column(stmt, 5, &stored->attachments)) {
 		bridge_message_clear(stored);
 		rc = SQLITE_NOMEM;
 	}
 done:
 	sqlite3_reset(stmt);
 	return rc;
+}
+
+static void bind_optional_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+	if (text != NULL)
+		bridge_sql_bind_text(stmt, index, text);
+	else
+		sqlite3_bind_null(stmt, index);
+}
+
+/* Indexes the files the message refers to, for the retention sweep. */
+static int insert_attachments(struct bridge_store *s,
+                              const struct bridge_message *m)
+{
+	sqlite3_stmt *stmt = s->stmt[STMT_INSERT_ATTACHMENTS];
+
+	bridge_sql_bind_text(stmt, 1, m->convo);
+	sqlite3_bind_int64(stmt, 2, m->seq);
+	bridge_sql_bind_text(stmt, 3, m->attachments);
+	return bridge_sql_run(stmt);
 }
 
 int bridge_store_append(struct bridge_store *s, struct bridge_message *m)
@@ -405,11 +442,11 @@ int bridge_store_append(struct bridge_store *s, struct bridge_message *m)
 	bridge_sql_bind_text(stmt, 5, m->cmid);
 	sqlite3_bind_int64(stmt, 6, m->ts);
 	bridge_sql_bind_text(stmt, 7, m->body);
-	if (m->type != NULL)
-		bridge_sql_bind_text(stmt, 8, m->type);
-	else
-		sqlite3_bind_null(stmt, 8);
+	bind_optional_text(stmt, 8, m->type);
+	bind_optional_text(stmt, 9, m->attachments);
 	rc = bridge_sql_run(stmt);
+	if (rc == SQLITE_OK && m->attachments != NULL)
+		rc = insert_attachments(s, m);
 	if (rc == SQLITE_OK)
 		head->tentative = m->seq;
 	else
@@ -430,6 +467,7 @@ static int read_row(sqlite3_stmt *stmt, const char *convo,
 	bridge_sql_copy_column(stmt, 4, m->cmid, sizeof(m->cmid));
 	m->body = (char *)sqlite3_column_text(stmt, 5);
 	m->type = (char *)sqlite3_column_text(stmt, 6);
+	m->attachments = (char *)sqlite3_column_text(stmt, 7);
 	return m->body ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -564,9 +602,43 @@ static int write_watermark(void *ctx, const char *convo, long long seq)
 	return bridge_sql_run(stmt);
 }
 
-int bridge_store_write_announced(struct bridge_store *s)
+int bridge_store_note_presence(struct bridge_store *s, const char *user,
+                               bool online, long long last_seen)
 {
-	return bridge_watermarks_write(&s->watermarks, write_watermark, s);
+	if (bridge_presence_updates_note(&s->presence, user, online,
+	                                 last_seen) != 0)
+		return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
+
+bool bridge_store_presence_pending(const struct bridge_store *s)
+{
+	return bridge_presence_updates_pending(&s->presence);
+}
+
+static int write_presence(void *ctx, const char *user, bool online,
+                          long long last_seen)
+{
+	struct bridge_store *s = ctx;
+	sqlite3_stmt *stmt = s->stmt[STMT_SET_PRESENCE];
+
+	bridge_sql_bind_text(stmt, 1, user);
+	sqlite3_bind_int(stmt, 2, online);
+	if (last_seen >= 0)
+		sqlite3_bind_int64(stmt, 3, last_seen);
+	else
+		sqlite3_bind_null(stmt, 3);
+	return bridge_sql_run(stmt);
+}
+
+int bridge_store_write_deferred(struct bridge_store *s)
+{
+	int rc = bridge_watermarks_write(&s->watermarks, write_watermark, s);
+
+	if (rc == SQLITE_OK)
+		rc = bridge_presence_updates_write(&s->presence, write_presence,
+		                                   s);
+	return rc;
 }
 
 /* Outside a transaction only; SQLite ignores it inside one. */
@@ -578,16 +650,18 @@ static int set_synchronous(sqlite3 *db, int level)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-int bridge_store_flush_announced(struct bridge_store *s)
+int bridge_store_flush_deferred(struct bridge_store *s)
 {
 	bool relaxed = s->synchronous > 1;
 	int rc;
 
-	if (!bridge_watermarks_pending(&s->watermarks))
+	if (!bridge_watermarks_pending(&s->watermarks) &&
+	    !bridge_presence_updates_pending(&s->presence))
 		return SQLITE_OK;
 	/*
 	 * A watermark lost to a power cut costs only a few announcements made
-	 * again, so this commit does not wait for the disk (NORMAL, in WAL
+	 * again, and a presence lost is corrected by the plugin's next
+	 * report, so this commit does not wait for the disk (NORMAL, in WAL
 	 * mode: no fsync). The next commit at the configured level makes it
 	 * durable along with itself.
 	 */
@@ -595,7 +669,7 @@ int bridge_store_flush_announced(struct bridge_store *s)
 		return rc;
 	rc = bridge_store_begin(s);
 	if (rc == SQLITE_OK)
-		rc = bridge_store_write_announced(s);
+		rc = bridge_store_write_deferred(s);
 	if (rc == SQLITE_OK)
 		rc = bridge_store_commit(s);
 	if (rc != SQLITE_OK)

@@ -83,9 +83,9 @@ int bridge_store_find_by_cmid(struct bridge_store *s, const char *convo,
 int bridge_store_append(struct bridge_store *s, struct bridge_message *m);
 
 /*
- * Row callbacks get a message whose body is borrowed from SQLite (valid
- * during the call only) and whose client is NULL. Returning false stops
- * the read early; that is not an error.
+ * Row callbacks get a message whose body and attachments are borrowed
+ * from SQLite (valid during the call only) and whose client is NULL.
+ * Returning false stops the read early; that is not an error.
  */
 typedef bool (*bridge_row_fn)(void *ctx, const struct bridge_message *m);
 
@@ -105,8 +105,8 @@ int bridge_store_read_before(struct bridge_store *s, const char *convo,
  * Announcement watermarks (conversations.announced_seq): the broker has
  * acknowledged the announcement of every message of a conversation up to
  * that seq. Noted values are kept in memory and written by the next
- * transaction that calls bridge_store_write_announced (a batch's), or by
- * bridge_store_flush_announced.
+ * transaction that calls bridge_store_write_deferred (a batch's), or by
+ * bridge_store_flush_deferred.
  */
 
 /* Notes that every announcement of convo up to seq was acknowledged. */
@@ -121,14 +121,28 @@ int bridge_store_hold_announced(struct bridge_store *s, const char *convo);
 /* Whether some noted watermark is not written yet. */
 bool bridge_store_announced_pending(const struct bridge_store *s);
 
-/* Inside a transaction: writes the noted watermarks; they count as
- * written once the transaction commits. */
-int bridge_store_write_announced(struct bridge_store *s);
+/*
+ * Presence (users.online, users.last_seen) as the plugin reports it is
+ * noted in memory, per user the newest, and written like the watermarks.
+ */
 
-/* Writes the noted watermarks in a transaction of their own, which does
- * not wait for the disk (losing it to a power cut costs only duplicate
- * announcements). Does nothing when there is nothing to write. */
-int bridge_store_flush_announced(struct bridge_store *s);
+/* Notes that user went online, or offline at last_seen (ignored when
+ * online). */
+int bridge_store_note_presence(struct bridge_store *s, const char *user,
+                               bool online, long long last_seen);
+
+/* Whether some noted presence is not written yet. */
+bool bridge_store_presence_pending(const struct bridge_store *s);
+
+/* Inside a transaction: writes the noted watermarks and presence; they
+ * count as written once the transaction commits. */
+int bridge_store_write_deferred(struct bridge_store *s);
+
+/* Writes the noted watermarks and presence in a transaction of their own,
+ * which does not wait for the disk (losing it to a power cut costs only
+ * duplicate announcements, and a presence the plugin reports again).
+ * Does nothing when there is nothing to write. */
+int bridge_store_flush_deferred(struct bridge_store *s);
 
 struct bridge_unannounced {
 	size_t conversations; /* with messages above their watermark */

@@ -43,6 +43,7 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->presence_grace_ms = 5000;
 	opts->presence_min_interval_ms = 2000;
 	opts->typing_interval_ms = 1000;
+	opts->blob_retention_ms = 86400000;
 	opts->max_client_requests = 8;
 	opts->max_requests = 100;
 	opts->max_connections_per_user = 20;
@@ -125,6 +126,7 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("presence_min_interval_ms", presence_min_interval_ms, 0,
 		    3600000),
 	LONG_OPTION("typing_interval_ms", typing_interval_ms, 0, 3600000),
+	LONG_OPTION("blob_retention_ms", blob_retention_ms, 1000, 2147483647),
 	LONG_OPTION("max_client_requests", max_client_requests, 1, 10000),
 	LONG_OPTION("max_requests", max_requests, 1, 1000000),
 	LONG_OPTION("max_connections_per_user", max_connections_per_user, 1,

@@ -44,6 +44,8 @@ struct chat_options {
 	long presence_grace_ms;	       /* no offline flap within this */
 	long presence_min_interval_ms; /* between two changes of one user */
 	long typing_interval_ms;       /* per user and conversation */
+	long blob_retention_ms; /* files no message refers to, unfinished
+				   uploads */
 	long max_client_requests;  /* unanswered, per connection */
 	long max_requests;	   /* unanswered, server-wide */
 	long max_connections_per_user;

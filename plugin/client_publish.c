@@ -201,8 +201,14 @@ bool chat_handle_request(struct chat_plugin *p,
 
 	e = chat_request_parse(payload, len,
 			       (size_t)p->opts.max_request_bytes, &req);
+	/* Downloading a file chunk counts like uploading one, not against
+	 * the (much lower) request rate. */
 	if (e == CHAT_OK)
-		e = chat_admit_request(p, ci, CHAT_LIMIT_REQUEST, now_ms);
+		e = chat_admit_request(p, ci,
+				       strcmp(req.op, "blob_get") == 0
+					       ? CHAT_LIMIT_UPLOAD
+					       : CHAT_LIMIT_REQUEST,
+				       now_ms);
 	if (e == CHAT_OK) {
 		struct chat_requester from = {
 			.user = ci->username,

@@ -12,7 +12,7 @@ enum chat_limit_kind {
 	CHAT_LIMIT_SEND,
 	CHAT_LIMIT_REQUEST,
 	CHAT_LIMIT_RECEIPT,
-	CHAT_LIMIT_UPLOAD, /* file chunks */
+	CHAT_LIMIT_UPLOAD, /* file chunks, uploaded or downloaded */
 	CHAT_LIMIT_KINDS,
 };
 

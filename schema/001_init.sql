@@ -77,6 +77,9 @@ CREATE TABLE messages (
     -- changes) their type, with the event's JSON object as body.
     type      TEXT,
     body      TEXT NOT NULL,
+    -- The file ids the message refers to, as the JSON array the sender
+    -- gave; NULL when it gave none. Indexed in message_attachments.
+    attachments  TEXT,
     PRIMARY KEY (convo_id, seq)
 ) WITHOUT ROWID;
 -- Deduplication: one message per (conversation, sender, client message id).
@@ -102,3 +105,82 @@ CREATE TABLE admin_requests (
 );
 CREATE INDEX admin_requests_waiting ON admin_requests (id)
     WHERE done_at IS NULL;
+
+-- Which messages refer to which file: a file some message refers to is
+-- kept for good; the others go 24 hours after their upload.
+CREATE TABLE message_attachments (
+    blob      TEXT NOT NULL,
+    convo_id  TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (blob, convo_id, seq)
+) WITHOUT ROWID;
+
+-- The key directory (docs/E2E.md), written by the bridge. One identity
+-- key per user; a new one (a reinstall) drops the user's bundles and
+-- device list, which the old key signed.
+CREATE TABLE identity_keys (
+    user_id       TEXT PRIMARY KEY REFERENCES users (id),
+    identity      TEXT NOT NULL,  -- Ed25519 public key, base64
+    -- The signed device list as the bridge writes it out, NULL until one
+    -- is published; a new list needs a larger version.
+    device_list   TEXT,
+    list_version  INTEGER NOT NULL DEFAULT 0,
+    updated_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One bundle per device, signed by its user's identity key.
+CREATE TABLE device_bundles (
+    user_id     TEXT NOT NULL REFERENCES users (id),
+    device_id   INTEGER NOT NULL REFERENCES devices (id),
+    device_key  TEXT NOT NULL,  -- X25519 public key, base64, as signed
+    created     INTEGER NOT NULL,
+    signature   TEXT NOT NULL,
+    PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+
+-- One-time prekeys, at most 1,000 per device, each handed out once.
+-- prekey_id is what the device called it: a number or a string.
+CREATE TABLE prekeys (
+    device_id   INTEGER NOT NULL REFERENCES devices (id),
+    prekey_id   NOT NULL,  -- no type: kept as given
+    public_key  TEXT NOT NULL,
+    PRIMARY KEY (device_id, prekey_id)
+);
+
+-- Encrypted files, stored in blobs/ next to the database under their
+-- BLAKE2b-256 in hex. uploaded_at is renewed by every finished upload of
+-- the same content; kept is set once a message was found to refer to the
+-- file, which then outlives the retention period.
+CREATE TABLE blobs (
+    hash         TEXT PRIMARY KEY,
+    size         INTEGER NOT NULL,
+    uploaded_at  INTEGER NOT NULL,
+    kept         INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX blobs_unkept ON blobs (uploaded_at) WHERE kept = 0;
+
+-- The conversations a file was uploaded for: their current members may
+-- download it.
+CREATE TABLE blob_conversations (
+    blob      TEXT NOT NULL,
+    convo_id  TEXT NOT NULL REFERENCES conversations (id),
+    PRIMARY KEY (blob, convo_id)
+) WITHOUT ROWID;
+
+-- Uploads, from blob_begin until their file is deleted: they count
+-- against their user's quota. blob is set by blob_end; until then the
+-- chunks received are in blobs/partial/<id>.
+CREATE TABLE uploads (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    convo_id     TEXT NOT NULL REFERENCES conversations (id),
+    size         INTEGER NOT NULL,
+    hash         TEXT NOT NULL,  -- expected BLAKE2b-256, hex
+    type         TEXT,
+    created_at   INTEGER NOT NULL,
+    blob         TEXT,
+    finished_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_user ON uploads (user_id);
+CREATE INDEX uploads_by_blob ON uploads (blob) WHERE blob IS NOT NULL;
+CREATE INDEX uploads_unfinished ON uploads (created_at) WHERE blob IS NULL;

@@ -236,7 +236,7 @@ static void acknowledge(struct fixture *f, size_t publish, bool accepted)
 
 static void flush(struct fixture *f)
 {
-	assert_int_equal(bridge_store_flush_announced(f->store), SQLITE_OK);
+	assert_int_equal(bridge_store_flush_deferred(f->store), SQLITE_OK);
 }
 
 /* Every entry published so far, as "convo:seq" separated by spaces; the

@@ -3,7 +3,7 @@
  * accepts, what it skips, and the exact text it produces.
  */
 #include "bridge/handoff.h"
-#include "bridge/json_writer.h"
+#include "json_writer.h"
 #include "bridge/message.h"
 
 #include <stdio.h>

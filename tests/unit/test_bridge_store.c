@@ -592,7 +592,7 @@ static void test_reply_is_framed_with_user_and_client(void **state)
 	cJSON *req = cJSON_Parse("{\"id\":\"r4\",\"op\":\"ping\"}");
 
 	json_writer_init(&out);
-	bridge_request_frame(&out, "alice", "alice-\"phone\"");
+	bridge_request_frame(&out, "alice", "alice-\"phone\"", NULL);
 	assert_int_equal(bridge_request_respond(f->store, &f->opts, "alice",
 	                                        req, &out, NULL),
 	                 0);
