@@ -1,5 +1,6 @@
 #include "announce.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static void write_reject(struct json_writer *w, const struct bridge_entry *e)
@@ -20,7 +21,35 @@ static void write_reject(struct json_writer *w, const struct bridge_entry *e)
 	json_writer_close_object(w);
 }
 
-void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
+/* What the plugin needs to route a message without reading it: the text
+ * that follows on the next line is published as it is. */
+static void write_head(struct json_writer *w, const struct bridge_message *m)
+{
+	json_writer_open_object(w);
+	json_writer_key(w, "convo");
+	json_writer_string(w, m->convo);
+	json_writer_key(w, "seq");
+	json_writer_int(w, m->seq);
+	json_writer_key(w, "from");
+	json_writer_string(w, m->from);
+	json_writer_key(w, "cmid");
+	json_writer_string(w, m->cmid);
+	if (m->type != NULL) {
+		json_writer_key(w, "type");
+		json_writer_string(w, m->type);
+	}
+	json_writer_close_object(w);
+}
+
+static bool carries_message(const struct bridge_entry *e)
+{
+	return e->outcome == BRIDGE_STORED || e->outcome == BRIDGE_DUPLICATE;
+}
+
+/* The entry as one JSON object; `head` writes a message entry's head
+ * instead of the whole message. */
+static void write_entry(struct json_writer *w, const struct bridge_entry *e,
+                        bool head)
 {
 	json_writer_open_object(w);
 	switch (e->outcome) {
@@ -50,7 +79,10 @@ void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
 		break;
 	default:
 		json_writer_key(w, "msg");
-		bridge_message_write(w, &e->msg);
+		if (head)
+			write_head(w, &e->msg);
+		else
+			bridge_message_write(w, &e->msg);
 	}
 	if (e->outcome == BRIDGE_DUPLICATE) {
 		json_writer_key(w, "to");
@@ -63,6 +95,25 @@ void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
 	json_writer_close_object(w);
 }
 
+void bridge_announce_entry(struct json_writer *w, const struct bridge_entry *e)
+{
+	write_entry(w, e, false);
+}
+
+/* One entry on the wire: its line, and for a message the message's own
+ * line. JSON text written here never holds a raw newline. */
+static void write_wire_entry(struct json_writer *w,
+                             const struct bridge_entry *e)
+{
+	json_writer_raw(w, "", 0);
+	write_entry(w, e, true);
+	json_writer_raw(w, "\n", 1);
+	if (!carries_message(e))
+		return;
+	bridge_message_write(w, &e->msg);
+	json_writer_raw(w, "\n", 1);
+}
+
 /* Writes entry i into out, and the one after it when i is a membership
  * change: the plugin must find the change and the message recording it
  * in the same array. Returns how many entries were written. */
@@ -72,27 +123,24 @@ static size_t write_unit(struct json_writer *out,
 	const struct bridge_entry *e = &entries->items[i];
 
 	json_writer_reset(out);
-	json_writer_raw(out, "", 0);
-	bridge_announce_entry(out, e);
+	write_wire_entry(out, e);
 	if (e->outcome != BRIDGE_MEMBERSHIP || i + 1 >= entries->count)
 		return 1;
-	bridge_announce_entry(out, &entries->items[i + 1]);
+	write_wire_entry(out, &entries->items[i + 1]);
 	return 2;
 }
 
-/* Closes the array in chunk, which holds the in_chunk entries before
- * next, hands it over and starts the next one. */
+/* Hands over chunk, which holds the in_chunk entries before next, and
+ * starts the next one. */
 static int flush(struct json_writer *chunk, size_t *in_chunk,
                  const struct bridge_entry *next, bridge_chunk_fn fn, void *ctx)
 {
 	int rc;
 
-	json_writer_close_array(chunk);
 	if (!json_writer_ok(chunk))
 		return -1;
 	rc = fn(ctx, chunk->data, chunk->len, next - *in_chunk, *in_chunk);
 	json_writer_reset(chunk);
-	json_writer_open_array(chunk);
 	*in_chunk = 0;
 	return rc;
 }
@@ -106,7 +154,6 @@ int bridge_announce(const struct bridge_entries *entries, size_t max_bytes,
 
 	json_writer_init(&chunk);
 	json_writer_init(&entry);
-	json_writer_open_array(&chunk);
 	for (size_t i = 0; i < entries->count && rc == 0;) {
 		/* An entry, or a membership change with its message. */
 		size_t unit = write_unit(&entry, entries, i);
@@ -115,11 +162,10 @@ int bridge_announce(const struct bridge_entries *entries, size_t max_bytes,
 			rc = -1;
 			break;
 		}
-		/* +2: the comma before the entry and the closing bracket. */
-		if (in_chunk > 0 && chunk.len + entry.len + 2 > max_bytes)
+		if (in_chunk > 0 && chunk.len + entry.len > max_bytes)
 			rc = flush(&chunk, &in_chunk, &entries->items[i], fn,
 			           ctx);
-		json_writer_fragment(&chunk, entry.data, entry.len);
+		json_writer_raw(&chunk, entry.data, entry.len);
 		in_chunk += unit;
 		i += unit;
 	}

@@ -16,6 +16,7 @@
 #include "service.h"
 #include "service_token.h"
 #include "store.h"
+#include "checkpoints.h"
 #include "idgen.h"
 #include "token.h"
 #include "topics.h"
@@ -29,6 +30,8 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define PASSWORD_MAX    512
+/* How often the WAL is copied back into the database file. */
+#define CHECKPOINT_INTERVAL_MS 1000
 
 struct arguments {
 	const char *config;
@@ -157,6 +160,10 @@ static int open_database(const struct chat_options *opts, sqlite3 **db,
 
 	rc = chat_db_open(opts->db_path, CHAT_DB_READ_WRITE, opts->synchronous,
 	                  BUSY_TIMEOUT_MS, db, err, sizeof(err));
+	/* Checkpoints run on their own thread (checkpoints.h). */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(*db, "PRAGMA wal_autocheckpoint=0", NULL, NULL,
+		                  NULL);
 	if (rc == SQLITE_OK)
 		rc = chat_db_migrate(*db, err, sizeof(err));
 	if (rc == SQLITE_OK && (rc = bridge_store_open(*db, store)) != 0)
@@ -211,6 +218,7 @@ static int serve(const struct chat_options *opts, const char *password)
 	struct chat_topics topics;
 	struct bridge_service svc;
 	struct bridge_media media;
+	struct bridge_checkpoints checkpoints = {0};
 	sqlite3 *db = NULL;
 	int rc = -1;
 
@@ -221,6 +229,8 @@ static int serve(const struct chat_options *opts, const char *password)
 	svc.stop_requests = &stop_requests;
 	if (open_database(opts, &db, &svc.store) != 0)
 		goto done;
+	bridge_checkpoints_start(&checkpoints, opts->db_path, opts->synchronous,
+	                         CHECKPOINT_INTERVAL_MS);
 	open_media(opts, &media);
 	svc.media = &media;
 	bridge_service_init(&svc);
@@ -236,6 +246,8 @@ done:
 	bridge_service_free(&svc);
 	bridge_store_close(svc.store);
 	sqlite3_close(db);
+	/* Last, so that its final checkpoint sees every commit. */
+	bridge_checkpoints_stop(&checkpoints);
 	return rc;
 }
 

@@ -43,12 +43,20 @@ void chat_topics_init(struct chat_topics *t, const char *prefix)
 		 t->internal_prefix);
 }
 
+/* Once per delivery on the broker's thread: plain copies, no printf. */
 bool chat_topic_inbox(const struct chat_topics *t, const char *user,
 		      const char *kind, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s%s/%s", t->inbox_prefix, user, kind);
+	size_t plen = strlen(t->inbox_prefix), ulen = strlen(user),
+	       klen = strlen(kind);
 
-	return n > 0 && (size_t)n < outlen;
+	if (plen + ulen + 1 + klen + 1 > outlen)
+		return false;
+	memcpy(out, t->inbox_prefix, plen);
+	memcpy(out + plen, user, ulen);
+	out[plen + ulen] = '/';
+	memcpy(out + plen + ulen + 1, kind, klen + 1);
+	return true;
 }
 
 static const char *convo_after(const char *prefix, const char *topic)

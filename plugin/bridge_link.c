@@ -105,30 +105,25 @@ static void fan_out(struct chat_plugin *p, struct fanout *f,
 }
 
 /* A committed message goes to its readers; a duplicate's stored copy goes
- * back to its sender only (a fresh tick). */
+ * back to its sender only (a fresh tick). head names the message; text is
+ * the message as clients receive it. */
 static void publish_committed(struct chat_plugin *p, const cJSON *entry,
-			      const cJSON *msg)
+			      const cJSON *head, const char *text,
+			      size_t len)
 {
-	struct fanout f = {.p = p};
+	struct fanout f = {.p = p, .payload = text, .len = len};
 	const char *only_to = string_field(entry, "to");
-	char *text;
 
-	if (string_field(msg, "convo") == NULL)
+	if (string_field(head, "convo") == NULL)
 		return;
-	text = cJSON_PrintUnformatted(msg);
-	if (text == NULL)
-		return;
-	f.payload = text;
-	f.len = strlen(text);
 	if (only_to) {
 		deliver_to_member(only_to, &f);
 	} else {
 		p->stats.committed++;
-		fan_out(p, &f, msg,
+		fan_out(p, &f, head,
 			cJSON_GetObjectItemCaseSensitive(entry, "also"));
 	}
 	p->stats.deliveries += f.deliveries;
-	free(text);
 }
 
 /* A user's identity key or device list changed: retained, for anyone who
@@ -182,7 +177,9 @@ static void report_rejection(struct chat_plugin *p, const cJSON *reject)
 			      string_field(reject, "cmid"));
 }
 
-static void handle_entry(struct chat_plugin *p, const cJSON *entry)
+/* One entry; a message entry also takes the line after it (*text). */
+static void handle_entry(struct chat_plugin *p, const cJSON *entry,
+			 const char *text, size_t text_len)
 {
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(entry, "msg");
 	const cJSON *reject = cJSON_GetObjectItemCaseSensitive(entry, "reject");
@@ -200,7 +197,8 @@ static void handle_entry(struct chat_plugin *p, const cJSON *entry)
 		chat_contacts_forget_user(&p->contacts, settings);
 	} else if (cJSON_IsObject(msg)) {
 		forget_pending(p, msg);
-		publish_committed(p, entry, msg);
+		if (text)
+			publish_committed(p, entry, msg, text, text_len);
 	} else if (cJSON_IsObject(reject)) {
 		report_rejection(p, reject);
 	} else if (cJSON_IsObject(event)) {
@@ -210,23 +208,46 @@ static void handle_entry(struct chat_plugin *p, const cJSON *entry)
 	}
 }
 
+/* Returns the line starting at *pos (without its newline) and moves *pos
+ * past it; NULL at the end. */
+static const char *next_line(const char *payload, size_t len, size_t *pos,
+			     size_t *line_len)
+{
+	const char *start = payload + *pos, *newline;
+
+	if (*pos >= len)
+		return NULL;
+	newline = memchr(start, '\n', len - *pos);
+	*line_len = newline ? (size_t)(newline - start) : len - *pos;
+	*pos += *line_len + (newline ? 1 : 0);
+	return start;
+}
+
+/* An announcement: one entry per line, a message entry followed by the
+ * message's own line (bridge/announce.h). Only the small entry lines are
+ * parsed; messages are published as they come. */
 static void handle_committed(struct chat_plugin *p, const char *payload,
 			     size_t len)
 {
-	cJSON *entries = cJSON_ParseWithLength(payload, len);
-	const cJSON *entry;
+	size_t pos = 0, line_len, text_len = 0;
+	const char *line, *text;
+	cJSON *entry;
 
-	if (!cJSON_IsArray(entries)) {
-		chat_log(&p->log, CHAT_LOG_ERROR,
-			 "unreadable announcement from the bridge");
-		cJSON_Delete(entries);
-		return;
+	while ((line = next_line(payload, len, &pos, &line_len)) != NULL) {
+		entry = cJSON_ParseWithLength(line, line_len);
+		if (!cJSON_IsObject(entry)) {
+			chat_log(&p->log, CHAT_LOG_ERROR,
+				 "unreadable announcement from the bridge");
+			cJSON_Delete(entry);
+			return;
+		}
+		text = NULL;
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(entry,
+								    "msg")))
+			text = next_line(payload, len, &pos, &text_len);
+		handle_entry(p, entry, text, text_len);
+		cJSON_Delete(entry);
 	}
-	cJSON_ArrayForEach(entry, entries)
-	{
-		handle_entry(p, entry);
-	}
-	cJSON_Delete(entries);
 }
 
 /* The response follows a one-line header naming its recipient; only the

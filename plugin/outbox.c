@@ -18,8 +18,6 @@ void chat_publish_free(struct chat_publish *p)
 	while (p) {
 		struct chat_publish *next = p->next;
 
-		free(p->client_id);
-		free(p->topic);
 		if (p->payload)
 			payload_release(p->payload);
 		free(p);
@@ -38,24 +36,32 @@ int chat_outbox_add_flags(struct chat_outbox *box, const char *client_id,
 			  const char *topic, const char *payload, size_t len,
 			  int qos, bool retain)
 {
-	struct chat_publish *p = calloc(1, sizeof(*p));
+	size_t topic_len = strlen(topic) + 1;
+	size_t id_len = client_id ? strlen(client_id) + 1 : 0;
+	/* One allocation for the entry and its strings: this runs once per
+	 * delivery. */
+	struct chat_publish *p = malloc(sizeof(*p) + topic_len + id_len);
 
 	if (p == NULL)
 		return -1;
-	/* One spare byte: the broker's own copies are NUL-terminated too. */
 	p->payload = payload_alloc(len + 1);
-	p->topic = strdup(topic);
-	p->client_id = client_id ? strdup(client_id) : NULL;
-	if (p->payload == NULL || p->topic == NULL ||
-	    (client_id && p->client_id == NULL)) {
-		chat_publish_free(p);
+	if (p->payload == NULL) {
+		free(p);
 		return -1;
 	}
+	memcpy(p->topic, topic, topic_len);
+	p->client_id = NULL;
+	if (client_id) {
+		p->client_id = p->topic + topic_len;
+		memcpy(p->client_id, client_id, id_len);
+	}
+	/* One spare byte: the broker's own copies are NUL-terminated too. */
 	memcpy(p->payload, payload, len);
 	((char *)p->payload)[len] = '\0';
 	p->len = len;
 	p->qos = qos;
 	p->retain = retain;
+	p->next = NULL;
 	if (box->tail)
 		box->tail->next = p;
 	else

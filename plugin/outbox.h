@@ -17,12 +17,12 @@
 
 struct chat_publish {
 	char *client_id; /* NULL: route by subscriptions; else that client */
-	char *topic;
-	void *payload; /* from the outbox allocator */
+	void *payload;	 /* from the outbox allocator */
 	size_t len;
 	int qos;
 	bool retain;
 	struct chat_publish *next;
+	char topic[]; /* with the client id after it, when there is one */
 };
 
 struct chat_outbox {

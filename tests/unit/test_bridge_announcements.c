@@ -5,6 +5,7 @@
  * and go out in order later, and a restart announces again exactly the
  * messages above the watermark.
  */
+#include "announcement_lines.h"
 #include "bridge/announcements.h"
 #include "bridge/commit.h"
 #include "bridge/store.h"
@@ -247,7 +248,8 @@ static char *announced(struct fixture *f, char *out, size_t outlen)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < f->session.count; i++) {
-		cJSON *chunk = cJSON_Parse(f->session.payloads[i]);
+		cJSON *chunk = announcement_entries(
+		    f->session.payloads[i], strlen(f->session.payloads[i]));
 		const cJSON *entry;
 
 		assert_true(cJSON_IsArray(chunk));
@@ -550,7 +552,8 @@ static void test_recovered_messages_are_exactly_as_stored(void **state)
 	bridge_announcements_recover(&f->announcements, 1000);
 	bridge_announcements_send(&f->announcements);
 	assert_int_equal(f->session.count, 1);
-	chunk = cJSON_Parse(f->session.payloads[0]);
+	chunk = announcement_entries(f->session.payloads[0],
+	                             strlen(f->session.payloads[0]));
 	assert_int_equal(cJSON_GetArraySize(chunk), 1);
 	msg = cJSON_PrintUnformatted(
 	    cJSON_GetObjectItem(cJSON_GetArrayItem(chunk, 0), "msg"));

@@ -4,6 +4,7 @@
  * announcements that result, and the answers to requests.
  */
 #include "bridge/announce.h"
+#include "announcement_lines.h"
 #include "bridge/commit.h"
 #include "bridge/request.h"
 #include "bridge/store.h"
@@ -411,7 +412,7 @@ static int collect_chunk(void *ctx, const char *json, size_t len,
 {
 	struct chunks *c = ctx;
 	size_t old = c->all ? strlen(c->all) : 0;
-	cJSON *parsed = cJSON_ParseWithLength(json, len);
+	cJSON *parsed = announcement_entries(json, len);
 
 	assert_true(cJSON_IsArray(parsed));
 	assert_true(cJSON_GetArraySize(parsed) >= 1);
@@ -442,17 +443,23 @@ static void test_announcement_entries_have_the_agreed_shape(void **state)
 	assert_int_equal(
 	    bridge_announce(&f->entries, 262144, collect_chunk, &c), 0);
 	assert_int_equal(c.count, 1);
+	/* One line per entry; a message entry's line is its head, and the
+	 * next line the message exactly as clients receive it. */
 	assert_string_equal(
-	    c.all, "[{\"msg\":{\"convo\":\"team\",\"seq\":1,\"id\":\"42\","
+	    c.all, "{\"msg\":{\"convo\":\"team\",\"seq\":1,\"from\":\"alice\","
+	           "\"cmid\":\"a1\"}}\n"
+	           "{\"convo\":\"team\",\"seq\":1,\"id\":\"42\","
 	           "\"from\":\"alice\",\"ts\":1000,\"cmid\":\"a1\","
-	           "\"body\":\"hi\"}},"
-	           "{\"msg\":{\"convo\":\"team\",\"seq\":1,\"id\":\"42\","
+	           "\"body\":\"hi\"}\n"
+	           "{\"msg\":{\"convo\":\"team\",\"seq\":1,\"from\":\"alice\","
+	           "\"cmid\":\"a1\"},\"to\":\"alice\"}\n"
+	           "{\"convo\":\"team\",\"seq\":1,\"id\":\"42\","
 	           "\"from\":\"alice\",\"ts\":1000,\"cmid\":\"a1\","
-	           "\"body\":\"hi\"},\"to\":\"alice\"},"
+	           "\"body\":\"hi\"}\n"
 	           "{\"reject\":{\"convo\":\"team\",\"from\":\"carol\","
 	           "\"cmid\":\"c1\",\"client\":\"carol-phone\","
 	           "\"code\":\"not_member\",\"message\":\"you are not a member "
-	           "of this conversation\"}}]\n");
+	           "of this conversation\"}}\n\n");
 	free(c.all);
 }
 

@@ -188,13 +188,73 @@ static bool alice_sends(struct fixture *f, const char *cmid)
 		       payload);
 }
 
+/* The head line the bridge writes for a message (bridge/announce.h). */
+static cJSON *head_of(const cJSON *msg)
+{
+	static const char *const keys[] = {"convo", "seq", "from", "cmid",
+					   "type"};
+	cJSON *head = cJSON_CreateObject();
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *item = cJSON_GetObjectItem(msg, keys[i]);
+
+		if (item)
+			cJSON_AddItemToObject(head, keys[i],
+					      cJSON_Duplicate(item, 1));
+	}
+	return head;
+}
+
+static void append_line(char **out, size_t *len, const cJSON *value)
+{
+	char *line = cJSON_PrintUnformatted(value);
+	size_t n = strlen(line);
+
+	*out = realloc(*out, *len + n + 2);
+	memcpy(*out + *len, line, n);
+	(*out)[*len + n] = '\n';
+	*len += n + 1;
+	(*out)[*len] = '\0';
+	free(line);
+}
+
+/* Writes the entries of a JSON array the way the bridge puts them on the
+ * wire: one line per entry, a message entry's line naming the message by
+ * its head and followed by the message's own line. */
+static char *frame_announcement(const char *array_json)
+{
+	cJSON *entries = cJSON_Parse(array_json), *entry;
+	char *out = calloc(1, 1);
+	size_t len = 0;
+
+	assert_non_null(entries);
+	cJSON_ArrayForEach(entry, entries)
+	{
+		cJSON *msg = cJSON_GetObjectItem(entry, "msg");
+		cJSON *line = cJSON_Duplicate(entry, 1);
+
+		if (msg)
+			cJSON_ReplaceItemInObject(line, "msg", head_of(msg));
+		append_line(&out, &len, line);
+		if (msg)
+			append_line(&out, &len, msg);
+		cJSON_Delete(line);
+	}
+	cJSON_Delete(entries);
+	return out;
+}
+
 static void bridge_says(struct fixture *f, const char *topic,
 			const char *payload)
 {
 	struct chat_client_info bridge =
 		client(&f->bridge_conn, "chat-bridge", "$bridge");
+	char *framed = NULL;
 
+	if (strcmp(topic, "$chat/bridge/out/committed") == 0)
+		payload = framed = frame_announcement(payload);
 	chat_on_message(&f->p, &bridge, topic, payload, strlen(payload), T0);
+	free(framed);
 }
 
 /* Takes the outbox; returns how many publishes went to topic (and, when
@@ -394,6 +454,24 @@ static void committed_message_reaches_every_member(void **state)
 	/* Committed, so no longer pending: a later resend reaches the bridge
 	 * (which answers it with a fresh tick). */
 	assert_int_equal(f->p.pending.count, 0);
+}
+
+static void committed_message_is_delivered_byte_for_byte(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg = "{\"convo\":\"c1\",\"seq\":12,\"id\":\"7404551231553458176\","
+			  "\"from\":\"alice\",\"ts\":1764770000123,\"cmid\":\"m\\\"1\","
+			  "\"body\":\"caf\u00e9 \\n \\\\ \\u0001\","
+			  "\"attachments\":[\"0123456789abcdef0123456789abcdef"
+			  "0123456789abcdef0123456789abcdef\"]}";
+	char committed[1024], *to_bob = NULL;
+
+	connect_everyone(f);
+	snprintf(committed, sizeof(committed), "[{\"msg\":%s}]", msg);
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	assert_int_equal(taken_to(f, NULL, "chat/u/bob/msg", &to_bob), 1);
+	assert_string_equal(to_bob, msg);
+	free(to_bob);
 }
 
 static void committed_message_ticks_the_sender(void **state)
@@ -973,6 +1051,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			committed_message_ticks_the_sender, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			committed_message_is_delivered_byte_for_byte, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			duplicate_goes_back_to_its_sender_only, setup,
 			teardown),

@@ -1,0 +1,96 @@
+#include "checkpoints.h"
+
+#include "db.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* A log this many frames long means something holds old snapshots. */
+#define LONG_LOG_FRAMES 100000
+
+static void checkpoint(sqlite3 *db, int mode)
+{
+	int frames = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, &frames, &copied);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		bridge_warning("WAL checkpoint failed: %s", sqlite3_errmsg(db));
+	else if (frames > LONG_LOG_FRAMES && copied < frames)
+		bridge_warning("the WAL holds %d frames and only %d could be "
+		               "copied back: a reader keeps an old snapshot",
+		               frames, copied);
+}
+
+/* Waits interval_ms, or less when asked to stop; true to go on. */
+static bool wait_turn(struct bridge_checkpoints *c)
+{
+	struct timespec until;
+	bool go_on;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += c->interval_ms / 1000;
+	until.tv_nsec += (long)(c->interval_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop &&
+	       pthread_cond_timedwait(&c->wake, &c->lock, &until) != ETIMEDOUT)
+		;
+	go_on = !c->stop;
+	pthread_mutex_unlock(&c->lock);
+	return go_on;
+}
+
+static void *run(void *arg)
+{
+	struct bridge_checkpoints *c = arg;
+	char err[256];
+	sqlite3 *db = NULL;
+
+	if (chat_db_open(c->db_path, CHAT_DB_READ_WRITE, c->synchronous, 1000,
+	                 &db, err, sizeof(err)) != SQLITE_OK) {
+		bridge_error("no WAL checkpoints: %s", err);
+		return NULL;
+	}
+	while (wait_turn(c))
+		checkpoint(db, SQLITE_CHECKPOINT_PASSIVE);
+	checkpoint(db, SQLITE_CHECKPOINT_TRUNCATE);
+	sqlite3_close(db);
+	return NULL;
+}
+
+int bridge_checkpoints_start(struct bridge_checkpoints *c, const char *db_path,
+                             const char *synchronous, int interval_ms)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->db_path, sizeof(c->db_path), "%s", db_path);
+	snprintf(c->synchronous, sizeof(c->synchronous), "%s", synchronous);
+	c->interval_ms = interval_ms;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	if (pthread_create(&c->thread, NULL, run, c) != 0) {
+		bridge_error("cannot start the WAL checkpoint thread");
+		return -1;
+	}
+	c->running = true;
+	return 0;
+}
+
+void bridge_checkpoints_stop(struct bridge_checkpoints *c)
+{
+	if (!c->running)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	c->running = false;
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+}
