@@ -80,7 +80,8 @@ clean:
 # run in make test, a long one with make fuzz (FUZZ_SECONDS per target).
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-Wall -Wextra -Werror -I. -Icommon -Ibuild/gen -D_GNU_SOURCE
-FUZZERS := build/fuzz/fuzz_plugin_input build/fuzz/fuzz_text_and_topics
+FUZZERS := build/fuzz/fuzz_plugin_input build/fuzz/fuzz_text_and_topics \
+	build/fuzz/fuzz_bridge_input
 
 build/fuzz/fuzz_plugin_input: tests/fuzz/fuzz_plugin_input.c \
 		$(PLUGIN_PURE_SRC) $(COMMON_SRC) build/gen/schema_sql.c
@@ -91,6 +92,11 @@ build/fuzz/fuzz_text_and_topics: tests/fuzz/fuzz_text_and_topics.c \
 		plugin/acl.c $(COMMON_SRC) build/gen/schema_sql.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_CORE)
+
+build/fuzz/fuzz_bridge_input: tests/fuzz/fuzz_bridge_input.c \
+		$(BRIDGE_CORE_SRC) $(COMMON_SRC) build/gen/schema_sql.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto
 
 fuzz-smoke: $(FUZZERS)
 	@tools/fuzz.sh smoke
