@@ -13,6 +13,7 @@
 #include "contacts.h"
 #include "errors.h"
 #include "handoff.h"
+#include "ids.h"
 #include "idgen.h"
 #include "kicks.h"
 #include "limits.h"
@@ -54,6 +55,8 @@ struct chat_plugin {
 	struct chat_limits limits;
 	struct chat_presence presence;
 	bool presence_primed; /* restored what the store showed online */
+	bool presence_restated; /* and published again who it shows offline */
+	char presence_restate_after[CHAT_ID_MAX + 1]; /* restated up to here */
 	struct chat_contacts contacts;
 	struct chat_typing typing;
 	size_t requests_in_flight; /* forwarded, not yet answered */

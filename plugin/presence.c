@@ -16,6 +16,7 @@ struct presence_user {
 	bool shown_online;
 	bool away;	 /* chosen status */
 	bool shown_away; /* status last shown */
+	bool restate;	 /* the broker's retained copy may be stale */
 	char user[];
 };
 
@@ -102,11 +103,48 @@ void chat_presence_assume_online(struct chat_presence *p, const char *user,
 		return;
 	u->shown_online = true;
 	u->shown_away = u->away;
+	u->restate = true;
 	/* The grace period runs from now: clients reconnecting after a
 	 * restart get the time to do so. */
 	u->alone_since_ms = now_ms;
 	u->changed_ms = now_ms - p->min_interval_ms;
 	mark_dirty(p, u);
+}
+
+void chat_presence_restate_offline(struct chat_presence *p, const char *user,
+				   long long last_seen)
+{
+	struct presence_user *u = NULL;
+
+	/* Already known: connected since start-up, evaluated as usual. */
+	HASH_FIND_STR(p->by_user, user, u);
+	if (u)
+		return;
+	u = get(p, user);
+	if (u == NULL)
+		return;
+	u->restate = true;
+	u->alone_since_ms = last_seen;
+	mark_dirty(p, u);
+}
+
+/* Publishes again what is shown, without it counting as a change. */
+static void restate(struct presence_user *u,
+		    void (*emit)(const struct chat_presence_change *c,
+				 void *arg),
+		    void *arg)
+{
+	struct chat_presence_change change = {
+		.user = u->user,
+		.online = u->shown_online,
+		.status = u->away ? "away" : "available",
+		.last_seen = u->alone_since_ms,
+		.restated = true,
+	};
+
+	u->restate = false;
+	u->shown_away = u->away;
+	emit(&change, arg);
 }
 
 /* One user's step; true when it needs another look later. */
@@ -119,6 +157,10 @@ static bool evaluate_user(struct chat_presence *p, struct presence_user *u,
 	struct chat_presence_change change = {.user = u->user};
 	bool want_online = connections > 0;
 
+	if (u->restate && want_online == u->shown_online) {
+		restate(u, emit, arg);
+		return false;
+	}
 	if (want_online == u->shown_online &&
 	    (!want_online || u->away == u->shown_away))
 		return false;
@@ -130,6 +172,7 @@ static bool evaluate_user(struct chat_presence *p, struct presence_user *u,
 	change.status = u->away ? "away" : "available";
 	change.last_seen = u->alone_since_ms;
 	emit(&change, arg);
+	u->restate = false;
 	u->shown_online = want_online;
 	u->shown_away = u->away;
 	u->changed_ms = now_ms;

@@ -32,6 +32,7 @@ struct chat_presence_change {
 	bool online;
 	const char *status;  /* when online: "available" or "away" */
 	long long last_seen; /* when offline */
+	bool restated;	     /* unchanged, published again after start-up */
 };
 
 void chat_presence_init(struct chat_presence *p, long long grace_ms,
@@ -48,9 +49,15 @@ void chat_presence_set_status(struct chat_presence *p, const char *user,
 
 /* At start-up: the store says the user was shown online before a restart;
  * unless it connects again within the grace period, it is shown offline,
- * last seen at start-up. */
+ * last seen at start-up; if it does, its "online" is published again. */
 void chat_presence_assume_online(struct chat_presence *p, const char *user,
 				 long long now_ms);
+
+/* At start-up: the store says the user was offline, last seen then. Its
+ * presence is published again (the broker's retained copy may be missing
+ * or come from an older snapshot), unless it connected meanwhile. */
+void chat_presence_restate_offline(struct chat_presence *p, const char *user,
+				   long long last_seen);
 
 /*
  * Decides what changes at now_ms. connections(user) gives the live

@@ -13,6 +13,9 @@
 #include <string.h>
 
 #define STATUS_MAX_BYTES 128
+/* Users whose offline presence is published again per broker loop pass
+ * after start-up. */
+#define PRESENCE_RESTATE_SLICE 2000
 
 
 static char *presence_json(const struct chat_presence_change *c)
@@ -54,9 +57,11 @@ static void emit_change(const struct chat_presence_change *c, void *arg)
 					sizeof(topic))) {
 		chat_outbox_add_flags(&p->outbox, NULL, topic, text,
 				      strlen(text), 1, true);
-		chat_handoff_add(&p->handoff, CHAT_HANDOFF_PRESENCE, text,
-				 &p->outbox);
-		p->stats.presence_changes++;
+		if (!c->restated) {
+			chat_handoff_add(&p->handoff, CHAT_HANDOFF_PRESENCE,
+					 text, &p->outbox);
+			p->stats.presence_changes++;
+		}
 	}
 	free(text);
 }
@@ -75,6 +80,35 @@ static void assume_online(const char *user, void *arg)
 	chat_presence_assume_online(&ctx->p->presence, user, ctx->now_ms);
 }
 
+static void restate_offline(const char *user, long long last_seen, void *arg)
+{
+	struct emit_context *ctx = arg;
+
+	chat_presence_restate_offline(&ctx->p->presence, user, last_seen);
+}
+
+/*
+ * After start-up, everyone the store shows offline has its presence
+ * published again, a slice per pass so a large user table does not stall
+ * the broker: the retained copies are gone (no broker persistence) or
+ * come from a snapshot older than the store.
+ */
+static void restate_offline_slice(struct chat_plugin *p,
+				  struct emit_context *ctx)
+{
+	char last[CHAT_ID_MAX + 1] = "";
+	int n = chat_store_each_offline_user(
+		p->store, p->presence_restate_after, PRESENCE_RESTATE_SLICE,
+		restate_offline, ctx, last, sizeof(last));
+
+	if (n < 0)
+		return;
+	if (n < PRESENCE_RESTATE_SLICE)
+		p->presence_restated = true;
+	else
+		memcpy(p->presence_restate_after, last, sizeof(last));
+}
+
 void chat_presence_tick(struct chat_plugin *p, long long now_ms)
 {
 	struct emit_context ctx = {p, now_ms};
@@ -85,6 +119,8 @@ void chat_presence_tick(struct chat_plugin *p, long long now_ms)
 	    chat_store_each_online_user(p->store, assume_online, &ctx) ==
 		    CHAT_STORE_OK)
 		p->presence_primed = true;
+	if (p->presence_primed && !p->presence_restated)
+		restate_offline_slice(p, &ctx);
 	chat_presence_evaluate(&p->presence, now_ms, connections_of,
 			       emit_change, &ctx);
 }

@@ -18,6 +18,7 @@ enum statement {
 	STMT_HIDES,
 	STMT_SHARE,
 	STMT_ONLINE,
+	STMT_OFFLINE_AFTER,
 	STMT_COUNT,
 };
 
@@ -42,6 +43,9 @@ static const char *const statement_sql[STMT_COUNT] = {
 		       " WHERE a.user_id = ?1 AND a.left_seq IS NULL"
 		       " AND b.left_seq IS NULL LIMIT 1",
 	[STMT_ONLINE] = "SELECT id FROM users WHERE online = 1",
+	[STMT_OFFLINE_AFTER] = "SELECT id, last_seen FROM users"
+			       " WHERE online = 0 AND last_seen IS NOT NULL"
+			       " AND id > ?1 ORDER BY id LIMIT ?2",
 };
 
 struct chat_store {
@@ -332,4 +336,34 @@ enum chat_store_result chat_store_each_online_user(
 		return CHAT_STORE_ERROR;
 	}
 	return CHAT_STORE_OK;
+}
+
+int chat_store_each_offline_user(struct chat_store *store, const char *after,
+				 int limit,
+				 void (*fn)(const char *user,
+					    long long last_seen, void *arg),
+				 void *arg, char *last, size_t last_size)
+{
+	sqlite3_stmt *stmt;
+	int rc, count = 0;
+
+	if (ensure_open(store) != 0)
+		return -1;
+	stmt = store->stmt[STMT_OFFLINE_AFTER];
+	sqlite3_bind_text(stmt, 1, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 2, limit);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *user = (const char *)sqlite3_column_text(stmt, 0);
+
+		fn(user, sqlite3_column_int64(stmt, 1), arg);
+		snprintf(last, last_size, "%s", user);
+		count++;
+	}
+	finish(stmt);
+	if (rc != SQLITE_DONE) {
+		report(store, "chat database read failed",
+		       sqlite3_errmsg(store->db));
+		return -1;
+	}
+	return count;
 }

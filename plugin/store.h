@@ -91,6 +91,17 @@ enum chat_store_result chat_store_each_online_user(
 	struct chat_store *store, void (*fn)(const char *user, void *arg),
 	void *arg);
 
+/*
+ * Calls fn for up to limit users the store records as offline with a last
+ * seen time, in id order after the id `after` ("" to start); the last id
+ * seen goes to last. Returns how many, or -1 on a read error.
+ */
+int chat_store_each_offline_user(struct chat_store *store, const char *after,
+				 int limit,
+				 void (*fn)(const char *user,
+					    long long last_seen, void *arg),
+				 void *arg, char *last, size_t last_size);
+
 /* The largest message id stored, 0 when none. */
 enum chat_store_result chat_store_max_message_id(struct chat_store *store,
 						 uint64_t *id);

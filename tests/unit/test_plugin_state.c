@@ -251,8 +251,9 @@ static size_t connections_of(const char *user, void *arg)
 static void record(const struct chat_presence_change *c, void *arg)
 {
 	(void)arg;
-	snprintf(published[published_count++ % 16], 32, "%s %s", c->user,
-		 c->online ? "online" : "offline");
+	snprintf(published[published_count++ % 16], 32, "%s %s%s", c->user,
+		 c->online ? "online" : "offline",
+		 c->restated ? " again" : "");
 }
 
 static void presence_setup(struct chat_presence *p)
@@ -359,10 +360,38 @@ static void presence_stale_online_is_corrected_after_a_restart(void **state)
 	fake_connections[1] = 1; /* bob reconnects in time */
 	chat_presence_touch(&p, "bob", T0 + 1000);
 	step(&p, T0 + 1000);
-	assert_int_equal(published_count, 0);
-	step(&p, T0 + 5000);
+	/* The broker's retained copy of bob may be gone: shown again. */
 	assert_int_equal(published_count, 1);
-	assert_string_equal(published[0], "alice offline");
+	assert_string_equal(published[0], "bob online again");
+	step(&p, T0 + 4000);
+	assert_int_equal(published_count, 1);
+	step(&p, T0 + 5000);
+	assert_int_equal(published_count, 2);
+	assert_string_equal(published[1], "alice offline");
+	step(&p, T0 + 60000);
+	assert_int_equal(published_count, 2);
+	chat_presence_clear(&p);
+}
+
+static void presence_offline_users_are_published_again_after_a_restart(
+	void **state)
+{
+	struct chat_presence p;
+
+	(void)state;
+	presence_setup(&p);
+	chat_presence_touch(&p, "carol", T0); /* connected at start-up */
+	fake_connections[2] = 1;
+	chat_presence_restate_offline(&p, "alice", T0 - 90000);
+	chat_presence_restate_offline(&p, "carol", T0 - 90000);
+	step(&p, T0);
+	assert_int_equal(published_count, 2);
+	assert_string_equal(published[0], "carol online");
+	assert_string_equal(published[1], "alice offline again");
+	step(&p, T0 + 60000);
+	assert_int_equal(published_count, 2);
+	assert_false(chat_presence_shown_online(&p, "alice"));
+	assert_true(chat_presence_shown_online(&p, "carol"));
 	chat_presence_clear(&p);
 }
 
@@ -404,6 +433,8 @@ int main(void)
 		cmocka_unit_test(presence_changes_at_most_once_per_interval),
 		cmocka_unit_test(
 			presence_stale_online_is_corrected_after_a_restart),
+		cmocka_unit_test(
+			presence_offline_users_are_published_again_after_a_restart),
 		cmocka_unit_test(typing_is_let_through_once_per_interval),
 	};
 
