@@ -200,3 +200,17 @@ $(BUILD)/tests/unit/test_client_%: $(BUILD)/obj/tests/unit/test_client_%.o $(CLI
 $(BUILD)/tests/integration/test_e2e: $(BUILD)/obj/tests/integration/test_e2e.o $(HARNESS_LIB) $(CLIENT_LIB) $(COMMON_LIB) | $(CHAT_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto -lcmocka -lpthread
+
+# `make valgrind`: the broker (with the plugin) and the bridge under
+# Valgrind's memcheck through a subset of the integration tests; fails on
+# a memory error or a definite or indirect leak (tools/valgrind.sh, a few
+# minutes, reports in $(BUILD)/valgrind/). Not part of `make test`.
+VALGRIND_TESTS := $(addprefix $(BUILD)/tests/integration/test_,\
+	messaging sync groups receipts hostile auth)
+
+.PHONY: valgrind valgrind-run
+valgrind: deps
+	@$(MAKE) --no-print-directory valgrind-run
+
+valgrind-run: $(VALGRIND_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)
+	@CHAT_BUILD_DIR=$(BUILD) tools/valgrind.sh $(VALGRIND_TESTS)

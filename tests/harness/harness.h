@@ -717,4 +717,80 @@ size_t test_outbox_settle(struct test_outbox *o, int timeout_ms);
 /* True when this cmid has been ticked. */
 bool test_outbox_ticked(const struct test_outbox *o, const char *cmid);
 
+/* ---- Valgrind (valgrind.c) ---- */
+
+/* True when the broker and the bridge run under memcheck (CHAT_VALGRIND=1,
+ * set by `make valgrind`); every wait is then ten times longer. Reports go
+ * to valgrind-<part>.<pid>.log in the server's folder, with the
+ * suppressions of $CHAT_VALGRIND_SUPPRESSIONS. */
+bool test_valgrind(void);
+
+/* Points argv[0...] (at most max, storage holding the words) at valgrind's
+ * command line for a part ("broker", "bridge") of the server in dir.
+ * Returns how many words, 0 when not under valgrind, (size_t)-1 when they
+ * do not fit. */
+size_t test_valgrind_prefix(const char *dir, const char *part, char *storage,
+                            size_t storagelen, char *argv[], size_t max);
+
+/* True, with the first offending line, when a report in dir shows an
+ * error or a definite or indirect leak. */
+bool test_valgrind_report(const char *dir, char *line, size_t linelen);
+
+/* Copies the reports in dir to $CHAT_VALGRIND_LOG_DIR, if set. */
+void test_valgrind_keep_reports(const char *dir);
+
+/* ---- faults: parts under limits, a locked store, hanging clients ---- */
+
+/* Spawns the bridge behind a wrapper that execs it in the same process
+ * (wrapper NULL-terminated, e.g. {"prlimit", "--fsize=N:unlimited", NULL});
+ * does not wait for readiness (server_parts.c). */
+int chat_server_spawn_bridge_wrapped(struct chat_server *srv,
+                                     char *const wrapper[]);
+
+/* VmRSS of a running process in KiB, or -1 (resources.c). */
+long test_process_rss_kib(pid_t pid);
+
+/* Sets the soft limit on the size of the files the process writes
+ * (RLIMIT_FSIZE) with prlimit --pid; bytes < 0 lifts it. 0 or -1. */
+int test_process_file_limit(pid_t pid, long long bytes);
+
+/* A connection of another process holding SQLite's write lock (BEGIN
+ * IMMEDIATE) until released, like a backup or a long admin operation
+ * (db_faults.c). NULL on failure. */
+struct test_db_writer;
+struct test_db_writer *test_db_hold_write_lock(struct chat_server *srv);
+void test_db_release_write_lock(struct test_db_writer *w);
+
+/* Copies the write-ahead log into the database and truncates it to zero
+ * bytes. 0 or -1. */
+int test_db_checkpoint_truncate(struct chat_server *srv);
+
+/* The size of a file in bytes, -1 when it does not exist. */
+long long test_file_size(const char *path);
+
+/*
+ * Checks, on each watched client's network thread as a message arrives on
+ * its inbox, that the store already holds its (convo, seq): nothing may be
+ * published before it is committed (commit_watch.c). One watch at a time;
+ * free it before closing its clients, or let it outlive them only if they
+ * are closed by chat_server_stop after it was freed.
+ */
+struct test_commit_watch;
+struct test_commit_watch *test_commit_watch_new(struct chat_server *srv);
+int test_commit_watch_add(struct test_commit_watch *w, struct test_client *c);
+long test_commit_watch_checked(struct test_commit_watch *w);
+/* How many arrived before the store held them; first (may be NULL)
+ * receives a description of the first one. */
+long test_commit_watch_early(struct test_commit_watch *w, char *first,
+                             size_t len);
+void test_commit_watch_free(struct test_commit_watch *w);
+
+/* Connects as the user over a socket whose receive buffer is cut to
+ * receive_buffer bytes, subscribes to chat/u/{user}/# with QoS 1 and
+ * returns without reading anything more, ever: a device that hangs
+ * (stalled.c). 0 or -1; close it with raw_mqtt_drop. */
+int test_stalled_subscriber(struct raw_mqtt *r, int port, const char *user,
+                            const char *token, const char *client_id,
+                            int receive_buffer);
+
 #endif

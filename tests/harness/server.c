@@ -229,6 +229,10 @@ static int check_logs(struct chat_server *srv, char *problem, size_t problemlen)
 		snprintf(problem, problemlen, "broker log: %s", line);
 		return -1;
 	}
+	if (test_valgrind_report(srv->dir, line, sizeof(line))) {
+		snprintf(problem, problemlen, "valgrind: %s", line);
+		return -1;
+	}
 	return 0;
 }
 
@@ -254,6 +258,7 @@ int chat_server_stop(struct chat_server *srv, bool passed, char *problem,
 	test_process_stop(&srv->bridge);
 	test_process_stop(&srv->broker);
 	rc = check_logs(srv, problem, problemlen);
+	test_valgrind_keep_reports(srv->dir);
 	if (rc != 0)
 		test_log("sanitizer report in %s: %s", srv->dir, problem);
 	if (passed && rc == 0)

@@ -10,6 +10,9 @@
 
 /* Sanitized parts run several times slower; every wait grows with them. */
 #define SANITIZED_TIMEOUT_FACTOR 4
+/* Under memcheck the broker and the bridge run ten to thirty times
+ * slower where they compute; most waits are for I/O. */
+#define VALGRIND_TIMEOUT_FACTOR 10
 
 long long test_now_ms(void)
 {
@@ -36,6 +39,8 @@ bool test_sanitized(void)
 
 int test_timeout_ms(int ms)
 {
+	if (test_valgrind())
+		return ms * VALGRIND_TIMEOUT_FACTOR;
 	return test_sanitized() ? ms * SANITIZED_TIMEOUT_FACTOR : ms;
 }
 
