@@ -187,6 +187,9 @@ static void handle_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A write past the file-size limit must fail (EFBIG, a storage
+	 * error for the batch) instead of killing the bridge. */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 static void log_start(const struct chat_options *opts)
