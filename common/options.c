@@ -36,6 +36,8 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->user_receipt_burst = 200;
 	opts->user_upload_rate = 64;
 	opts->user_upload_burst = 128;
+	opts->user_group_create_per_hour = 60;
+	opts->user_group_create_burst = 20;
 	opts->convo_delivery_rate = 20000;
 	opts->group_fanout_max = 1024;
 	opts->group_members_max = 100000;
@@ -47,6 +49,10 @@ void chat_options_defaults(struct chat_options *opts)
 	opts->max_client_requests = 8;
 	opts->max_requests = 100;
 	opts->max_connections_per_user = 20;
+	opts->max_subscriptions_per_connection = 1000;
+	opts->auth_free_failures_per_user = 5;
+	opts->auth_free_failures_per_address = 20;
+	opts->auth_backoff_max_ms = 60000;
 	opts->max_client_ids_per_user = 64;
 	snprintf(opts->synchronous, sizeof(opts->synchronous), "full");
 	snprintf(opts->listener_host, sizeof(opts->listener_host), "127.0.0.1");
@@ -118,6 +124,10 @@ static const struct long_option long_options[] = {
 	LONG_OPTION("user_receipt_burst", user_receipt_burst, 1, 1000000),
 	LONG_OPTION("user_upload_rate", user_upload_rate, 1, 1000000),
 	LONG_OPTION("user_upload_burst", user_upload_burst, 1, 1000000),
+	LONG_OPTION("user_group_create_per_hour", user_group_create_per_hour,
+		    1, 100000000),
+	LONG_OPTION("user_group_create_burst", user_group_create_burst, 1,
+		    1000000),
 	LONG_OPTION("convo_delivery_rate", convo_delivery_rate, 1, 100000000),
 	LONG_OPTION("group_fanout_max", group_fanout_max, 2, 1000000),
 	LONG_OPTION("group_members_max", group_members_max, 2, 10000000),
@@ -133,6 +143,13 @@ static const struct long_option long_options[] = {
 		    1000000),
 	LONG_OPTION("max_client_ids_per_user", max_client_ids_per_user, 1,
 		    1000000),
+	LONG_OPTION("max_subscriptions_per_connection",
+		    max_subscriptions_per_connection, 1, 65535),
+	LONG_OPTION("auth_free_failures_per_user", auth_free_failures_per_user,
+		    1, 1000000000),
+	LONG_OPTION("auth_free_failures_per_address",
+		    auth_free_failures_per_address, 1, 1000000000),
+	LONG_OPTION("auth_backoff_max_ms", auth_backoff_max_ms, 1000, 86400000),
 };
 
 static enum chat_option_result set_string_option(struct chat_options *opts,

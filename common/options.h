@@ -37,6 +37,8 @@ struct chat_options {
 	long user_receipt_burst;
 	long user_upload_rate;	   /* file chunks per second per user */
 	long user_upload_burst;
+	long user_group_create_per_hour; /* groups and channels created */
+	long user_group_create_burst;
 	long convo_delivery_rate;  /* deliveries per second per conversation */
 	long group_fanout_max;	   /* members fanned out to inboxes */
 	long group_members_max;
@@ -50,6 +52,10 @@ struct chat_options {
 	long max_requests;	   /* unanswered, server-wide */
 	long max_connections_per_user;
 	long max_client_ids_per_user;
+	long max_subscriptions_per_connection;
+	long auth_free_failures_per_user;    /* before back-off starts */
+	long auth_free_failures_per_address;
+	long auth_backoff_max_ms;	     /* longest refusal period */
 	char synchronous[8];
 
 	/* From the first `listener` line; used by the bridge to connect. */

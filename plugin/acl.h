@@ -28,6 +28,7 @@ enum chat_access {
 
 struct chat_acl_request {
 	const char *username;
+	const char *client_id;
 	enum chat_access access;
 	const char *topic; /* a topic, or a filter for SUBSCRIBE */
 	bool retain;	   /* WRITE only */

@@ -97,6 +97,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	struct chat_plugin *p = userdata;
 	struct chat_acl_request req = {
 		.username = mosquitto_client_username(ed->client),
+		.client_id = mosquitto_client_id(ed->client),
 		.topic = ed->topic,
 		.retain = ed->retain,
 		.payload = ed->payload,

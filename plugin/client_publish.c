@@ -209,6 +209,14 @@ bool chat_handle_request(struct chat_plugin *p,
 					       ? CHAT_LIMIT_UPLOAD
 					       : CHAT_LIMIT_REQUEST,
 				       now_ms);
+	/* Each new group costs the bridge a transaction and every member a
+	 * membership event: creating them has its own, slow allowance. */
+	if (e == CHAT_OK && strcmp(req.op, "create_group") == 0 &&
+	    !chat_limits_take(&p->limits, CHAT_LIMIT_GROUP_CREATE,
+			      ci->username, now_ms)) {
+		p->stats.rate_limited++;
+		e = CHAT_ERR_RATE_LIMITED;
+	}
 	if (e == CHAT_OK) {
 		struct chat_requester from = {
 			.user = ci->username,

@@ -2,6 +2,7 @@
 
 #include "ids.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +40,15 @@ static void init_limits(struct chat_plugin *p)
 					(double)o->user_receipt_burst},
 		[CHAT_LIMIT_UPLOAD] = {(double)o->user_upload_rate,
 				       (double)o->user_upload_burst},
+		[CHAT_LIMIT_GROUP_CREATE] = {
+			(double)o->user_group_create_per_hour / 3600.0,
+			(double)o->user_group_create_burst},
 	};
 
 	chat_limits_init(&p->limits, rates);
+	chat_auth_backoff_init(&p->auth_backoff, o->auth_free_failures_per_user,
+			       o->auth_free_failures_per_address,
+			       o->auth_backoff_max_ms);
 }
 
 int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
@@ -89,6 +96,7 @@ void chat_plugin_teardown(struct chat_plugin *p)
 	chat_presence_clear(&p->presence);
 	chat_typing_clear(&p->typing);
 	chat_limits_clear(&p->limits);
+	chat_auth_backoff_clear(&p->auth_backoff);
 	chat_store_free(p->store);
 	p->store = NULL;
 }
@@ -146,11 +154,33 @@ static bool check_token(struct chat_plugin *p,
 	case CHAT_STORE_OK:
 		return true;
 	case CHAT_STORE_NOT_FOUND:
+		if (!p->reloading)
+			chat_auth_backoff_failed(&p->auth_backoff,
+						 ci->username, ci->address,
+						 ci->now_ms);
 		return refuse_auth(p, ci, "unknown user or invalid token");
 	case CHAT_STORE_ERROR:
 		break;
 	}
 	return refuse_auth(p, ci, "the chat database is unavailable");
+}
+
+/* Refuses, without looking at the token, a login whose user or address
+ * failed too often lately. */
+static bool backing_off(struct chat_plugin *p,
+			const struct chat_client_info *ci)
+{
+	long long wait_ms = chat_auth_backoff_wait(
+		&p->auth_backoff, ci->username, ci->address, ci->now_ms);
+	char why[96];
+
+	if (wait_ms == 0)
+		return false;
+	snprintf(why, sizeof(why),
+		 "too many failed logins; refused for another %lld s",
+		 (wait_ms + 999) / 1000);
+	refuse_auth(p, ci, why);
+	return true;
 }
 
 static bool auth_service(struct chat_plugin *p,
@@ -178,15 +208,24 @@ static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 {
 	long long device_id;
 
-	if (!chat_valid_user_id(ci->username))
+	if (!chat_valid_user_id(ci->username)) {
+		chat_auth_backoff_failed(&p->auth_backoff, NULL, ci->address,
+					 ci->now_ms);
 		return refuse_auth(p, ci, "invalid user name");
+	}
+	if (!p->reloading && backing_off(p, ci))
+		return false;
 	if (strcmp(ci->client_id, p->opts.service_client_id) == 0)
 		return refuse_auth(p, ci, "client id reserved for the bridge");
-	if (password == NULL || password_len == 0)
+	if (password == NULL || password_len == 0) {
+		chat_auth_backoff_failed(&p->auth_backoff, ci->username,
+					 ci->address, ci->now_ms);
 		return refuse_auth(p, ci, "no token");
+	}
 	if (!check_token(p, ci, CHAT_ACCOUNT_USER, password, password_len,
 			 &device_id))
 		return false;
+	chat_auth_backoff_succeeded(&p->auth_backoff, ci->username);
 	if (!chat_sessions_may_use(&p->sessions, ci->client_id, ci->username))
 		return refuse_auth(p, ci, "client id in use by another user");
 	/* Taking over one's own live connection replaces it: no new one. */
@@ -219,7 +258,8 @@ bool chat_on_auth(struct chat_plugin *p, const struct chat_client_info *ci,
 	return auth_user(p, ci, password, password_len);
 }
 
-bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
+static bool acl_decide(struct chat_plugin *p,
+		       const struct chat_acl_request *req)
 {
 	const char *convo;
 
@@ -246,6 +286,42 @@ bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 		p, req->username, convo,
 		req->access == CHAT_ACCESS_READ ? req->payload : NULL,
 		req->access == CHAT_ACCESS_READ ? req->payload_len : 0);
+}
+
+/* Subscriptions cost the broker memory: each connection may make only so
+ * many. */
+static bool within_subscription_cap(struct chat_plugin *p,
+				    const struct chat_acl_request *req)
+{
+	if (req->access == CHAT_ACCESS_UNSUBSCRIBE) {
+		chat_sessions_unsubscribe(&p->sessions, req->client_id);
+		return true;
+	}
+	if (req->access != CHAT_ACCESS_SUBSCRIBE ||
+	    chat_sessions_subscribe(
+		    &p->sessions, req->client_id,
+		    (unsigned)p->opts.max_subscriptions_per_connection))
+		return true;
+	chat_log_refusal(&p->log,
+			 "refused subscription of '%s' (client '%s') to %s: "
+			 "more than %ld subscriptions on one connection",
+			 req->username, req->client_id, req->topic,
+			 p->opts.max_subscriptions_per_connection);
+	return false;
+}
+
+bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
+{
+	if (!acl_decide(p, req))
+		return false;
+	/* Deliveries, the hot path, end here. */
+	if (req->access != CHAT_ACCESS_SUBSCRIBE &&
+	    req->access != CHAT_ACCESS_UNSUBSCRIBE)
+		return true;
+	if (req->client_id == NULL || req->username == NULL ||
+	    strcmp(req->username, p->opts.service_user) == 0)
+		return true;
+	return within_subscription_cap(p, req);
 }
 
 bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,
@@ -378,7 +454,9 @@ void chat_on_tick(struct chat_plugin *p, long long now_ms)
 	check_revocations(p, now_ms);
 	chat_presence_tick(p, now_ms);
 	chat_typing_expire(&p->typing, now_ms);
-	if (now_ms >= p->next_stats_ms)
+	if (now_ms >= p->next_stats_ms) {
 		chat_limits_expire(&p->limits, now_ms);
+		chat_auth_backoff_expire(&p->auth_backoff, now_ms);
+	}
 	log_stats(p, now_ms);
 }

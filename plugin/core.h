@@ -10,6 +10,7 @@
 #define CHAT_CORE_H
 
 #include "acl.h"
+#include "auth_backoff.h"
 #include "contacts.h"
 #include "errors.h"
 #include "handoff.h"
@@ -53,6 +54,7 @@ struct chat_plugin {
 	struct chat_members members;
 	struct chat_sessions sessions;
 	struct chat_limits limits;
+	struct chat_auth_backoff auth_backoff;
 	struct chat_presence presence;
 	bool presence_primed; /* restored what the store showed online */
 	bool presence_restated; /* and published again who it shows offline */

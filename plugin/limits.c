@@ -88,25 +88,27 @@ bool chat_limits_take(struct chat_limits *l, enum chat_limit_kind kind,
 	return take(&u->buckets[kind], &l->rates[kind], now_ms);
 }
 
-/* Time for an empty bucket to fill up again. */
-static long long refill_ms(const struct chat_rate *rate)
+static bool full_by(const struct bucket *b, const struct chat_rate *rate,
+		    long long now_ms)
 {
-	return (long long)(1000.0 * rate->burst / rate->per_second) + 1;
+	double elapsed_s = (double)(now_ms - b->refilled_ms) / 1000.0;
+
+	return b->tokens + elapsed_s * rate->per_second >= rate->burst;
 }
 
 void chat_limits_expire(struct chat_limits *l, long long now_ms)
 {
-	long long idle_ms = MIN_IDLE_MS;
 	struct user_buckets *u, *tmp;
 
-	for (int k = 0; k < CHAT_LIMIT_KINDS; k++)
-		if (refill_ms(&l->rates[k]) > idle_ms)
-			idle_ms = refill_ms(&l->rates[k]);
 	/* Forgetting a user hands it full buckets: only once they would be
 	 * full anyway. */
 	HASH_ITER(hh, l->by_user, u, tmp)
 	{
-		if (now_ms - u->last_use_ms > idle_ms)
+		bool full = now_ms - u->last_use_ms > MIN_IDLE_MS;
+
+		for (int k = 0; full && k < CHAT_LIMIT_KINDS; k++)
+			full = full_by(&u->buckets[k], &l->rates[k], now_ms);
+		if (full)
 			forget(l, u);
 	}
 }

@@ -1,7 +1,8 @@
 /*
  * Per-user rate limits: token buckets refilled continuously, one each for
- * messages, requests, receipts and file chunks. A user whose bucket is empty gets
- * `rate_limited` until it refills; nobody else is affected.
+ * messages, requests, receipts, file chunks and new groups. A user whose
+ * bucket is empty gets `rate_limited` until it refills; nobody else is
+ * affected.
  */
 #ifndef CHAT_LIMITS_H
 #define CHAT_LIMITS_H
@@ -13,6 +14,7 @@ enum chat_limit_kind {
 	CHAT_LIMIT_REQUEST,
 	CHAT_LIMIT_RECEIPT,
 	CHAT_LIMIT_UPLOAD, /* file chunks, uploaded or downloaded */
+	CHAT_LIMIT_GROUP_CREATE, /* groups and channels created */
 	CHAT_LIMIT_KINDS,
 };
 
@@ -37,8 +39,8 @@ void chat_limits_clear(struct chat_limits *l);
 bool chat_limits_take(struct chat_limits *l, enum chat_limit_kind kind,
 		      const char *user, long long now_ms);
 
-/* Forgets users whose buckets would all be full again by now, so the table
- * holds only recently active users. */
+/* Forgets users idle for a minute whose buckets would all be full again
+ * by now, so the table holds only recently active users. */
 void chat_limits_expire(struct chat_limits *l, long long now_ms);
 
 #endif

@@ -14,6 +14,7 @@ struct session_entry {
 	const void *client; /* NULL while disconnected */
 	long long device_id;
 	int requests; /* forwarded, not yet answered */
+	unsigned short subscriptions; /* made on this connection */
 	bool durable;
 	char client_id[];
 };
@@ -174,6 +175,7 @@ int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 	e->client = client;
 	e->device_id = device_id;
 	e->durable = durable;
+	e->subscriptions = 0;
 	release_surplus(s, u);
 	return 0;
 }
@@ -249,6 +251,25 @@ void chat_sessions_request_started(struct chat_sessions *s,
 
 	if (e)
 		e->requests++;
+}
+
+bool chat_sessions_subscribe(struct chat_sessions *s, const char *client_id,
+			     unsigned max)
+{
+	struct session_entry *e = find(s, client_id);
+
+	if (e == NULL || e->subscriptions >= max)
+		return false;
+	e->subscriptions++;
+	return true;
+}
+
+void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id)
+{
+	struct session_entry *e = find(s, client_id);
+
+	if (e && e->subscriptions > 0)
+		e->subscriptions--;
 }
 
 void chat_sessions_request_answered(struct chat_sessions *s,

@@ -72,6 +72,16 @@ void chat_sessions_each_of_device(struct chat_sessions *s,
 				  void *arg);
 
 /* Requests forwarded for client_id and not answered yet. */
+/*
+ * Counts a SUBSCRIBE of the connection with that client id; false when it
+ * already made max (the count starts again at every connection: a durable
+ * session keeps what earlier connections subscribed). An UNSUBSCRIBE
+ * gives one back.
+ */
+bool chat_sessions_subscribe(struct chat_sessions *s, const char *client_id,
+			     unsigned max);
+void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id);
+
 int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id);
 void chat_sessions_request_started(struct chat_sessions *s,
 				   const char *client_id);

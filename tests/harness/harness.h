@@ -44,6 +44,9 @@ bool test_sanitized(void);
 /* A timeout in milliseconds, stretched when the parts run sanitized. */
 int test_timeout_ms(int ms);
 
+/* Whether the file (a part's log) holds the text. */
+bool test_file_contains(const char *path, const char *text);
+
 /* Prints one diagnostic line on stderr, prefixed "harness: ". */
 void test_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

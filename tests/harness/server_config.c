@@ -91,6 +91,16 @@ static void write_plugin_part(FILE *f, const struct chat_server *srv)
 	put_line(f, "plugin_opt_", "user_send_burst 1000000", extra, used);
 	put_line(f, "plugin_opt_", "user_request_rate 1000000", extra, used);
 	put_line(f, "plugin_opt_", "user_request_burst 1000000", extra, used);
+	put_line(f, "plugin_opt_", "user_group_create_burst 1000000", extra,
+	         used);
+	put_line(f, "plugin_opt_", "max_subscriptions_per_connection 65535",
+	         extra, used);
+	/* Every test client connects from 127.0.0.1, and many tests try
+	 * wrong tokens on purpose. */
+	put_line(f, "plugin_opt_", "auth_free_failures_per_user 1000000", extra,
+	         used);
+	put_line(f, "plugin_opt_", "auth_free_failures_per_address 1000000",
+	         extra, used);
 	put_unused(f, "plugin_opt_", extra, used);
 }
 

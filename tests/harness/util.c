@@ -55,3 +55,17 @@ void test_log(const char *fmt, ...)
 	fprintf(stderr, "harness: %s\n", line);
 	fflush(stderr);
 }
+
+bool test_file_contains(const char *path, const char *text)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}

@@ -110,6 +110,7 @@ static int setup(void **state)
 	opts.user_send_rate = 1;
 	opts.max_client_requests = 2;
 	opts.max_connections_per_user = 3;
+	opts.max_subscriptions_per_connection = 3;
 	assert_int_equal(chat_plugin_setup(&f->p, &opts, NULL), 0);
 	*state = f;
 	return 0;
@@ -665,6 +666,46 @@ static void connections_per_user_are_capped(void **state)
 	assert_true(connect_as(f, &f->bob_conn, "b1", "bob", "bob-token"));
 }
 
+static bool subscribe(struct fixture *f, const char *id, const char *user,
+		      const char *filter, bool unsubscribe)
+{
+	struct chat_acl_request req = {
+		.username = user,
+		.client_id = id,
+		.access = unsubscribe ? CHAT_ACCESS_UNSUBSCRIBE
+				      : CHAT_ACCESS_SUBSCRIBE,
+		.topic = filter,
+	};
+
+	return chat_on_acl(&f->p, &req);
+}
+
+static void subscriptions_per_connection_are_capped(void **state)
+{
+	struct fixture *f = *state;
+
+	connect_everyone(f);
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/#", false));
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/a", false));
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/b", false));
+	assert_false(subscribe(f, "alice-1", "alice", "chat/u/alice/c", false));
+	/* Refused by the ACL: not counted. */
+	assert_false(subscribe(f, "bob-1", "bob", "chat/u/alice/#", false));
+	assert_true(subscribe(f, "bob-1", "bob", "chat/u/bob/#", false));
+	/* An unsubscribe gives one back. */
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/a", true));
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/c", false));
+	assert_false(subscribe(f, "alice-1", "alice", "chat/u/alice/d", false));
+	/* A new connection starts again. */
+	assert_true(connect_as(f, &f->alice_conn, "alice-1", "alice",
+			       "alice-token"));
+	assert_true(subscribe(f, "alice-1", "alice", "chat/u/alice/d", false));
+	/* The bridge is not counted. */
+	for (int i = 0; i < 5; i++)
+		assert_true(subscribe(f, "chat-bridge", "$bridge",
+				      "$chat/bridge/in/messages", true));
+}
+
 /* How many publishes the outbox holds for topic (and clears it). */
 static int count_to(struct fixture *f, const char *topic)
 {
@@ -1079,6 +1120,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			unanswered_requests_per_connection_are_capped, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			subscriptions_per_connection_are_capped, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(connections_per_user_are_capped,
 						setup, teardown),

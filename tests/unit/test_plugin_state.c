@@ -1,6 +1,7 @@
 /* The plugin's in-memory state: message ids, pending hand-offs and
  * client-id ownership. */
 #include "idgen.h"
+#include "plugin/auth_backoff.h"
 #include "plugin/limits.h"
 #include "plugin/pending.h"
 #include "plugin/presence.h"
@@ -395,6 +396,59 @@ static void presence_offline_users_are_published_again_after_a_restart(
 	chat_presence_clear(&p);
 }
 
+static void auth_backoff_starts_after_the_free_failures_and_doubles(
+	void **state)
+{
+	struct chat_auth_backoff b;
+
+	(void)state;
+	chat_auth_backoff_init(&b, 2, 100, 5000);
+	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
+	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", "10.0.0.9", T0),
+			 0);
+	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", "10.0.0.9", T0),
+			 1000);
+	assert_int_equal(chat_auth_backoff_wait(&b, "bob", "10.0.0.1", T0), 0);
+	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 1000);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 1000),
+			 2000);
+	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 3000);
+	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 7000);
+	/* 4 s, then 8 s capped at 5 s. */
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 7000),
+			 5000);
+	chat_auth_backoff_succeeded(&b, "alice");
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 7000),
+			 0);
+	chat_auth_backoff_clear(&b);
+}
+
+static void auth_backoff_by_address_and_forgetting(void **state)
+{
+	struct chat_auth_backoff b;
+	char long_name[200];
+
+	(void)state;
+	chat_auth_backoff_init(&b, 100, 1, 60000);
+	chat_auth_backoff_failed(&b, NULL, "10.0.0.1", T0);
+	chat_auth_backoff_failed(&b, "carol", "10.0.0.1", T0);
+	assert_int_equal(chat_auth_backoff_wait(&b, "dave", "10.0.0.1", T0),
+			 1000);
+	assert_int_equal(chat_auth_backoff_wait(&b, "dave", "10.0.0.2", T0),
+			 0);
+	/* A name too long to be a key is simply not tracked. */
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	chat_auth_backoff_failed(&b, long_name, NULL, T0);
+	chat_auth_backoff_expire(&b, T0 + 60 * 1000);
+	assert_int_equal(b.count, 2);
+	chat_auth_backoff_expire(&b, T0 + 11 * 60 * 1000);
+	assert_int_equal(b.count, 0);
+	chat_auth_backoff_clear(&b);
+}
+
 static void typing_is_let_through_once_per_interval(void **state)
 {
 	struct chat_typing t;
@@ -436,6 +490,9 @@ int main(void)
 		cmocka_unit_test(
 			presence_offline_users_are_published_again_after_a_restart),
 		cmocka_unit_test(typing_is_let_through_once_per_interval),
+		cmocka_unit_test(
+			auth_backoff_starts_after_the_free_failures_and_doubles),
+		cmocka_unit_test(auth_backoff_by_address_and_forgetting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
