@@ -206,7 +206,8 @@ $(BUILD)/tests/integration/test_e2e: $(BUILD)/obj/tests/integration/test_e2e.o $
 # a memory error or a definite or indirect leak (tools/valgrind.sh, a few
 # minutes, reports in $(BUILD)/valgrind/). Not part of `make test`.
 VALGRIND_TESTS := $(addprefix $(BUILD)/tests/integration/test_,\
-	messaging sync groups receipts hostile auth)
+	messaging sync groups group_admin channels receipts hostile auth access \
+	presence typing devices)
 
 .PHONY: valgrind valgrind-run
 valgrind: deps

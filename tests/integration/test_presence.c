@@ -115,6 +115,17 @@ static size_t expect_offline(struct test_client *watcher, size_t since,
 	return at + 1;
 }
 
+/* alice's last device leaves now: expect_offline for it. */
+static size_t leave_and_expect_offline(struct test_client *watcher,
+                                       struct test_client *device,
+                                       size_t since)
+{
+	long long left_ms = test_now_ms(), left_wall = test_wall_ms();
+
+	test_client_close(device);
+	return expect_offline(watcher, since, left_ms, left_wall);
+}
+
 /* Nothing about alice's presence reaches the watcher from index since
  * until the monotonic time until_ms. */
 static void expect_no_change(struct test_client *watcher, size_t since,
@@ -153,7 +164,7 @@ CHAT_TEST(
 {
 	char laptop_token[TEST_TOKEN_MAX];
 	struct test_client *phone, *laptop, *later;
-	long long left_ms, left_wall;
+	long long left_ms;
 	struct chat_scene s;
 	size_t mark, at = 0;
 
@@ -175,10 +186,7 @@ CHAT_TEST(
 	expect_answer(s.bob, true);
 	expect_no_change(s.bob, mark, left_ms + SETTLE_MS);
 
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(laptop);
-	expect_offline(s.bob, mark, left_ms, left_wall);
+	leave_and_expect_offline(s.bob, laptop, mark);
 	expect_answer(s.bob, false);
 
 	/* What a new subscriber finds: the retained offline. */
@@ -194,7 +202,7 @@ CHAT_TEST(a_client_id_taken_over_by_another_device_keeps_the_user_online)
 {
 	char laptop_token[TEST_TOKEN_MAX];
 	struct test_client *laptop;
-	long long left_ms, left_wall;
+	long long left_ms;
 	struct raw_mqtt phone;
 	struct chat_scene s;
 	size_t mark;
@@ -219,16 +227,13 @@ CHAT_TEST(a_client_id_taken_over_by_another_device_keeps_the_user_online)
 	expect_no_change(s.bob, mark, left_ms + SETTLE_MS);
 
 	/* The new connection was her only one. */
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(laptop);
-	expect_offline(s.bob, mark, left_ms, left_wall);
+	leave_and_expect_offline(s.bob, laptop, mark);
 }
 
 CHAT_TEST(a_durable_session_leaving_and_returning_shows_each_change_once)
 {
 	struct test_client *phone;
-	long long left_ms, left_wall;
+	long long left_ms;
 	struct chat_scene s;
 	size_t mark;
 
@@ -237,10 +242,7 @@ CHAT_TEST(a_durable_session_leaving_and_returning_shows_each_change_once)
 	    connect_as(s.srv, "alice", s.alice_token, "alice-durable", true);
 	mark = expect_online(s.bob, 0);
 
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(phone);
-	mark = expect_offline(s.bob, mark, left_ms, left_wall);
+	mark = leave_and_expect_offline(s.bob, phone, mark);
 
 	/* Back to the stored session: online again, once. */
 	phone =
@@ -257,10 +259,7 @@ CHAT_TEST(a_durable_session_leaving_and_returning_shows_each_change_once)
 	expect_answer(s.bob, true);
 	expect_no_change(s.bob, mark, left_ms + SETTLE_MS);
 
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(phone);
-	expect_offline(s.bob, mark, left_ms, left_wall);
+	leave_and_expect_offline(s.bob, phone, mark);
 }
 
 /* mosquitto_sub as alice, as a program a test can kill. */
@@ -328,7 +327,7 @@ CHAT_TEST(
 	char carol_token[TEST_TOKEN_MAX];
 	struct test_client_options o = {0};
 	struct test_client *phone, *intruder = NULL;
-	long long left_ms, left_wall;
+	long long left_ms;
 	struct chat_scene s;
 	size_t mark;
 
@@ -351,10 +350,7 @@ CHAT_TEST(
 	assert_int_equal(test_client_disconnects(phone), 0);
 
 	/* Her own leaving still counts, once. */
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(phone);
-	mark = expect_offline(s.bob, mark, left_ms, left_wall);
+	mark = leave_and_expect_offline(s.bob, phone, mark);
 
 	/* Her durable session keeps the id reserved while she is away: the
 	 * refused intruder does not bring her online. */
@@ -766,7 +762,6 @@ CHAT_TEST(hidden_presence_is_seen_by_nobody_and_its_user_sees_nobody)
 CHAT_TEST(a_sighup_reload_changes_nobodys_presence)
 {
 	struct test_client *phone, *laptop;
-	long long left_ms, left_wall;
 	struct chat_scene s;
 	size_t mark;
 
@@ -774,10 +769,7 @@ CHAT_TEST(a_sighup_reload_changes_nobodys_presence)
 	phone =
 	    connect_as(s.srv, "alice", s.alice_token, "alice-durable", true);
 	mark = expect_online(s.bob, 0);
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(phone);
-	mark = expect_offline(s.bob, mark, left_ms, left_wall);
+	mark = leave_and_expect_offline(s.bob, phone, mark);
 
 	/* Offline with a stored session: a reload must not bring her on. */
 	assert_int_equal(kill(s.srv->broker.pid, SIGHUP), 0);
@@ -793,10 +785,7 @@ CHAT_TEST(a_sighup_reload_changes_nobodys_presence)
 	expect_answer(s.bob, true);
 	assert_true(test_client_connected(laptop));
 
-	left_ms = test_now_ms();
-	left_wall = test_wall_ms();
-	test_client_close(laptop);
-	expect_offline(s.bob, mark, left_ms, left_wall);
+	leave_and_expect_offline(s.bob, laptop, mark);
 }
 
 int main(void)
