@@ -59,19 +59,31 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run.sh
 
-# The README's test command: the whole suite, then again with sanitizers.
+# The README's test command: the whole suite, again with sanitizers, then a
+# bounded fuzzing run; every phase runs, and the last line sums them up
+# (and fails the target when anything failed).
+TALLY := $(CURDIR)/build/test-tally
+
 test: deps
-	@$(MAKE) --no-print-directory all unit integration
-	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test-sanitized
+	@mkdir -p build && rm -f $(TALLY)
+	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory all unit \
+		integration
+	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory \
+		BUILD=build/asan SANITIZE=1 test-sanitized
+	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory fuzz-smoke
+	@tools/run-tests.sh --total $(TALLY)
 
 test-sanitized: all unit integration
 
+# Results are labelled with the build they ran in.
+PHASE := $(if $(SANITIZE), (sanitizers),)
+
 unit: $(UNIT_TESTS)
-	@tools/run-tests.sh unit $(UNIT_TESTS)
+	@tools/run-tests.sh "unit$(PHASE)" $(UNIT_TESTS)
 
 integration: $(INTEGRATION_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)
 	@CHAT_BUILD_DIR=$(BUILD) CHAT_SANITIZE=$(SANITIZE) \
-		tools/run-tests.sh integration $(INTEGRATION_TESTS)
+		tools/run-tests.sh "integration$(PHASE)" $(INTEGRATION_TESTS)
 
 clean:
 	rm -rf build
@@ -210,7 +222,8 @@ VALGRIND_TESTS := $(addprefix $(BUILD)/tests/integration/test_,\
 	presence typing devices)
 
 .PHONY: valgrind valgrind-run
-valgrind: deps
+valgrind:
+	@tools/install-deps.sh valgrind
 	@$(MAKE) --no-print-directory valgrind-run
 
 valgrind-run: $(VALGRIND_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)

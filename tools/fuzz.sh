@@ -42,4 +42,7 @@ for fuzzer in build/fuzz/fuzz_*; do
 	rm -rf "$scratch" "$log"
 done
 echo "fuzz: $passed passed, $failed failed"
+if [ -n "${CHAT_TEST_TALLY:-}" ]; then
+	echo "$passed $failed" >> "$CHAT_TEST_TALLY"
+fi
 [ "$failed" -eq 0 ]

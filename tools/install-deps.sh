@@ -1,11 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the build, the server and the tests need,
 # only those missing. Runs apt-get update once, and only when installing.
+# Extra package names on the command line are added (make valgrind, make
+# bench).
 set -eu
 
 PACKAGES="build-essential pkg-config mosquitto mosquitto-clients mosquitto-dev
 libmosquitto-dev libsqlite3-dev libsodium-dev libcjson-dev libcmocka-dev
-uthash-dev sqlite3 clang libclang-rt-14-dev valgrind"
+uthash-dev sqlite3 clang libclang-rt-14-dev $*"
 
 missing=""
 for p in $PACKAGES; do

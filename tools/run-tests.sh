@@ -18,8 +18,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for t in "$@"; do
 	echo "=== $label: $(basename "$t")"
+	started=$(date +%s)
 	"$t" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
+	echo "=== $label: $(basename "$t"): $(($(date +%s) - started)) s"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
 	passed=$((passed + ${p:-0}))

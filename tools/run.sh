@@ -9,6 +9,8 @@ conf=mosquitto.conf
 listener=$(awk '$1 == "listener" { print $3 ":" $2; exit }' "$conf")
 db=$(awk '$1 == "plugin_opt_database" { print $2; exit }' "$conf")
 
+# The database holds every message: readable by its owner only.
+umask 077
 mkdir -p state
 build/chatctl -c "$conf" init
 
@@ -41,5 +43,9 @@ set +e
 wait -n "$broker" "$bridge"
 status=$?
 set -e
-echo "chat: a server process exited (status $status); stopping" >&2
+if [ "$status" -eq 0 ]; then
+	echo "chat: a server process stopped; stopping the other" >&2
+else
+	echo "chat: a server process exited (status $status); stopping" >&2
+fi
 exit "$status"
