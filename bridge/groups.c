@@ -9,7 +9,8 @@
 static const struct bridge_failure bad_user = {"bad_request",
                                                "user must be a user id"};
 static const struct bridge_failure bad_title = {
-    "bad_request", "title must be a string of 1 to 100 characters"};
+    "bad_request", "title must be 1 to 100 characters, none of them a "
+                   "control character"};
 static const struct bridge_failure direct_has_no_admins = {
     "bad_request", "a direct conversation has no admins and cannot "
                    "change its members"};
@@ -50,21 +51,26 @@ const struct bridge_failure *bridge_param_user(struct bridge_reply *r,
 	return chat_valid_user_id(*user) ? NULL : &bad_user;
 }
 
-/* Characters, not bytes: every byte that does not continue one. */
-static size_t count_characters(const char *text)
+/* Characters, not bytes: every byte that does not continue one. -1 when
+ * the text holds a control character (a title is one line shown to
+ * every member). */
+static long count_characters(const char *text)
 {
-	size_t n = 0;
+	long n = 0;
 
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
 		if ((*p & 0xc0) != 0x80)
 			n++;
+	}
 	return n;
 }
 
 const struct bridge_failure *bridge_param_title(struct bridge_reply *r,
                                                 const char **title)
 {
-	size_t characters;
+	long characters;
 
 	*title = bridge_json_string(r->req, "title");
 	if (*title == NULL || !chat_utf8_valid(*title, strlen(*title)))

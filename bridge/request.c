@@ -12,6 +12,11 @@
 
 const struct bridge_failure bridge_failure_internal = {
     "internal", "an unexpected server error; see the server log"};
+/* Larger answers could not pass the broker (message_size_limit): the
+ * client would wait for ever, its request slot taken. */
+#define BRIDGE_ANSWER_MAX_BYTES (1000 * 1000)
+static const struct bridge_failure answer_too_large = {
+    "too_large", "the answer would exceed 1,000,000 bytes; ask for less"};
 const struct bridge_failure bridge_failure_not_member = {
     "not_member", "you are not a member of this conversation"};
 const struct bridge_failure bridge_failure_not_admin = {
@@ -334,6 +339,14 @@ static int respond(struct bridge_reply *r)
 	r->start = json_writer_mark(r->out);
 	r->op = bridge_json_string(r->req, "op");
 	failure = dispatch(r);
+	if (failure == NULL && json_writer_ok(r->out) &&
+	    r->out->len - r->start.len > BRIDGE_ANSWER_MAX_BYTES) {
+		bridge_client_warning("the answer to %s %s from %s would take "
+		                      "%zu bytes; refused as too_large",
+		                      r->op ? r->op : "?", r->id, r->user,
+		                      r->out->len - r->start.len);
+		failure = &answer_too_large;
+	}
 	if (failure == NULL && !json_writer_ok(r->out)) {
 		bridge_error("out of memory answering request %s from %s",
 		             r->id, r->user);

@@ -269,9 +269,9 @@ static void forward_reply(struct chat_plugin *p, const char *payload,
 	kind = string_field(header, "kind");
 	kind = kind && strcmp(kind, "blob") == 0 ? "blob" : "resp";
 	if (client) {
-		chat_sessions_request_answered(&p->sessions, client);
-		if (p->requests_in_flight > 0)
-			p->requests_in_flight--;
+		chat_sessions_request_answered(&p->sessions, client,
+					       p->last_tick_ms);
+		chat_inflight_answered(&p->inflight);
 	}
 	owner = client ? chat_sessions_owner(&p->sessions, client) : NULL;
 	/* The client id may have been handed to someone else since. */
@@ -297,7 +297,7 @@ void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
 		 * process; let resends through. */
 		chat_pending_clear(&p->pending);
 		chat_sessions_forget_requests(&p->sessions);
-		p->requests_in_flight = 0;
+		chat_inflight_clear(&p->inflight);
 		chat_log(&p->log, CHAT_LOG_NOTICE,
 			 "the bridge is connected; accepting messages");
 	}

@@ -179,7 +179,7 @@ enum chat_error chat_admit_request(struct chat_plugin *p,
 	}
 	if (chat_sessions_requests_of(&p->sessions, ci->client_id) >=
 		    p->opts.max_client_requests ||
-	    p->requests_in_flight >= (size_t)p->opts.max_requests)
+	    p->inflight.count >= p->inflight.cap)
 		return CHAT_ERR_BUSY;
 	return CHAT_OK;
 }
@@ -187,8 +187,8 @@ enum chat_error chat_admit_request(struct chat_plugin *p,
 void chat_request_forwarded(struct chat_plugin *p,
 			    const struct chat_client_info *ci)
 {
-	p->requests_in_flight++;
-	chat_sessions_request_started(&p->sessions, ci->client_id);
+	chat_inflight_start(&p->inflight, ci->now_ms);
+	chat_sessions_request_started(&p->sessions, ci->client_id, ci->now_ms);
 }
 
 bool chat_handle_request(struct chat_plugin *p,

@@ -10,6 +10,11 @@
 #define HANDOFF_FLUSH_BYTES (256 * 1024)
 /* Without TICK events (per_listener_settings true) batches leave at once. */
 #define TICK_OVERDUE_MS 1000
+/* A request unanswered this long is presumed lost (its answer could not be
+ * delivered): it no longer counts against the caps on requests. */
+#define REQUEST_LOST_MS (60 * 1000)
+/* How often connections are looked at for such requests. */
+#define REQUEST_EXPIRY_INTERVAL_MS (5 * 1000)
 /* How often the store is asked for freshly revoked devices. */
 #define REVOCATION_CHECK_MS 1000
 /* Conversations whose members the plugin keeps in memory. */
@@ -77,6 +82,8 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 	chat_sessions_init(&p->sessions,
 			   (size_t)opts->max_client_ids_per_user);
 	init_limits(p);
+	if (chat_inflight_init(&p->inflight, (size_t)opts->max_requests) != 0)
+		return -1;
 	chat_pending_init(&p->pending);
 	chat_idgen_init(&p->idgen, opts->node_id);
 	chat_handoff_init(&p->handoff, HANDOFF_FLUSH_BYTES,
@@ -97,6 +104,7 @@ void chat_plugin_teardown(struct chat_plugin *p)
 	chat_typing_clear(&p->typing);
 	chat_limits_clear(&p->limits);
 	chat_auth_backoff_clear(&p->auth_backoff);
+	chat_inflight_free(&p->inflight);
 	chat_store_free(p->store);
 	p->store = NULL;
 }
@@ -443,6 +451,20 @@ static void check_revocations(struct chat_plugin *p, long long now_ms)
 		p->revocations_primed = true;
 }
 
+static void expire_lost_requests(struct chat_plugin *p, long long now_ms)
+{
+	size_t lost = chat_inflight_expire(&p->inflight, now_ms, REQUEST_LOST_MS);
+
+	if (lost > 0)
+		chat_log(&p->log, CHAT_LOG_WARNING,
+			 "%zu requests unanswered for %d s presumed lost",
+			 lost, REQUEST_LOST_MS / 1000);
+	if (now_ms < p->next_request_expiry_ms)
+		return;
+	p->next_request_expiry_ms = now_ms + REQUEST_EXPIRY_INTERVAL_MS;
+	chat_sessions_expire_requests(&p->sessions, now_ms, REQUEST_LOST_MS);
+}
+
 void chat_on_tick(struct chat_plugin *p, long long now_ms)
 {
 	p->reloading = false;
@@ -452,6 +474,7 @@ void chat_on_tick(struct chat_plugin *p, long long now_ms)
 			 "out of memory handing messages to the bridge");
 	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
 	check_revocations(p, now_ms);
+	expire_lost_requests(p, now_ms);
 	chat_presence_tick(p, now_ms);
 	chat_typing_expire(&p->typing, now_ms);
 	if (now_ms >= p->next_stats_ms) {

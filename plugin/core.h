@@ -16,6 +16,7 @@
 #include "handoff.h"
 #include "ids.h"
 #include "idgen.h"
+#include "inflight.h"
 #include "kicks.h"
 #include "limits.h"
 #include "logging.h"
@@ -61,7 +62,7 @@ struct chat_plugin {
 	char presence_restate_after[CHAT_ID_MAX + 1]; /* restated up to here */
 	struct chat_contacts contacts;
 	struct chat_typing typing;
-	size_t requests_in_flight; /* forwarded, not yet answered */
+	struct chat_inflight inflight; /* forwarded, not yet answered */
 	struct chat_pending pending;
 	struct chat_idgen idgen;
 	bool idgen_seeded;
@@ -71,6 +72,7 @@ struct chat_plugin {
 	struct chat_revocation_mark revocations; /* read up to here */
 	bool revocations_primed;
 	long long next_revocation_check_ms;
+	long long next_request_expiry_ms;
 	const void *bridge_client; /* the service account's connection */
 	bool bridge_ready;	   /* a hello arrived on that connection */
 	bool reloading;		   /* between RELOAD and the next TICK */

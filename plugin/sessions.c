@@ -1,5 +1,6 @@
 #include "sessions.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -13,7 +14,8 @@ struct session_entry {
 	struct session_user *owner;
 	const void *client; /* NULL while disconnected */
 	long long device_id;
-	int requests; /* forwarded, not yet answered */
+	unsigned requests_active_s; /* last request or answer, epoch s */
+	unsigned short requests;    /* forwarded, not yet answered */
 	unsigned short subscriptions; /* made on this connection */
 	bool durable;
 	char client_id[];
@@ -244,15 +246,6 @@ int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id)
 	return e ? e->requests : 0;
 }
 
-void chat_sessions_request_started(struct chat_sessions *s,
-				   const char *client_id)
-{
-	struct session_entry *e = find(s, client_id);
-
-	if (e)
-		e->requests++;
-}
-
 bool chat_sessions_subscribe(struct chat_sessions *s, const char *client_id,
 			     unsigned max)
 {
@@ -272,13 +265,41 @@ void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id)
 		e->subscriptions--;
 }
 
-void chat_sessions_request_answered(struct chat_sessions *s,
-				    const char *client_id)
+void chat_sessions_request_started(struct chat_sessions *s,
+				   const char *client_id, long long now_ms)
 {
 	struct session_entry *e = find(s, client_id);
 
-	if (e && e->requests > 0)
+	if (e && e->requests < USHRT_MAX) {
+		e->requests++;
+		e->requests_active_s = (unsigned)(now_ms / 1000);
+	}
+}
+
+void chat_sessions_request_answered(struct chat_sessions *s,
+				    const char *client_id, long long now_ms)
+{
+	struct session_entry *e = find(s, client_id);
+
+	if (e && e->requests > 0) {
 		e->requests--;
+		e->requests_active_s = (unsigned)(now_ms / 1000);
+	}
+}
+
+void chat_sessions_expire_requests(struct chat_sessions *s, long long now_ms,
+				   long long timeout_ms)
+{
+	unsigned now_s = (unsigned)(now_ms / 1000);
+	struct session_entry *e, *tmp;
+
+	HASH_ITER(hh, s->by_client_id, e, tmp)
+	{
+		if (e->requests > 0 &&
+		    (long long)(now_s - e->requests_active_s) * 1000 >
+			    timeout_ms)
+			e->requests = 0;
+	}
 }
 
 void chat_sessions_forget_requests(struct chat_sessions *s)

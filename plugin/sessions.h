@@ -84,9 +84,14 @@ void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id);
 
 int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id);
 void chat_sessions_request_started(struct chat_sessions *s,
-				   const char *client_id);
+				   const char *client_id, long long now_ms);
 void chat_sessions_request_answered(struct chat_sessions *s,
-				    const char *client_id);
+				    const char *client_id, long long now_ms);
+
+/* A connection whose requests went unanswered for timeout_ms (no answer
+ * to any of them since) has them presumed lost, so it may ask again. */
+void chat_sessions_expire_requests(struct chat_sessions *s, long long now_ms,
+				   long long timeout_ms);
 
 /* Forgets every outstanding request (the bridge restarted). */
 void chat_sessions_forget_requests(struct chat_sessions *s);

@@ -410,6 +410,10 @@ static void test_create_group_refuses_bad_requests(void **state)
 	        "{\"id\":\"e6\",\"op\":\"create_group\",\"title\":\"t\","
 	        "\"channel\":\"yes\"}"),
 	    "bad_request", "channel");
+	assert_error(ask(f, "alice",
+	                 "{\"id\":\"e8\",\"op\":\"create_group\","
+	                 "\"title\":\"one\\u0001two\"}"),
+	             "bad_request", "control");
 	/* 100 characters are fine, however many bytes they take. */
 	title[0] = '\0';
 	for (int i = 0; i < 100; i++)
@@ -419,6 +423,34 @@ static void test_create_group_refuses_bad_requests(void **state)
 	    "{\"id\":\"e7\",\"op\":\"create_group\",\"title\":\"%s\"}", title));
 	assert_int_equal(query_int(f->db, "SELECT COUNT(*) FROM conversations"),
 	                 1);
+}
+
+/* An answer the broker could not carry becomes a too_large refusal, so
+ * the client is answered all the same. */
+static void test_an_answer_too_large_to_publish_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char title[101];
+
+	memset(title, 'x', 100);
+	title[100] = '\0';
+	exec_sql(f->db, "BEGIN");
+	for (int i = 0; i < 6000; i++) {
+		char *sql = sqlite3_mprintf(
+		    "INSERT INTO conversations (id, kind, title, created_at)"
+		    " VALUES ('c_big%d', 'group', '%s', 1);"
+		    "INSERT INTO members (convo_id, user_id) VALUES"
+		    " ('c_big%d', 'alice')",
+		    i, title, i);
+
+		exec_sql(f->db, sql);
+		sqlite3_free(sql);
+	}
+	exec_sql(f->db, "COMMIT");
+	assert_error(
+	    ask(f, "alice", "{\"id\":\"l1\",\"op\":\"conversations\"}"),
+	    "too_large", "ask for less");
+	expect_ok(ask(f, "bob", "{\"id\":\"l2\",\"op\":\"conversations\"}"));
 }
 
 static void test_unknown_members_are_named(void **state)
@@ -1282,6 +1314,7 @@ int main(void)
 	    TEST(test_created_is_announced_after_its_membership),
 	    TEST(test_create_group_refuses_bad_requests),
 	    TEST(test_unknown_members_are_named),
+	    TEST(test_an_answer_too_large_to_publish_is_refused),
 	    TEST(test_channel_is_broadcast_from_creation),
 	    TEST(test_create_group_retry_answers_the_first_time),
 	    TEST(test_group_full_at_creation),

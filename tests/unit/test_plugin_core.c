@@ -650,6 +650,11 @@ static void unanswered_requests_per_connection_are_capped(void **state)
 	bridge_says(f, "$chat/bridge/out/reply",
 		    "{\"user\":\"bob\",\"client\":\"bob-1\"}\n{\"id\":\"r\"}");
 	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+	assert_false(
+		publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
+	/* Answers that never come are presumed lost after a minute. */
+	chat_on_tick(&f->p, T0 + 61000);
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req", ping));
 }
 
 static void connections_per_user_are_capped(void **state)

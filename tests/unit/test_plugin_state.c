@@ -2,6 +2,7 @@
  * client-id ownership. */
 #include "idgen.h"
 #include "plugin/auth_backoff.h"
+#include "plugin/inflight.h"
 #include "plugin/limits.h"
 #include "plugin/pending.h"
 #include "plugin/presence.h"
@@ -201,14 +202,41 @@ static void unanswered_requests_are_counted_per_connection(void **state)
 	(void)state;
 	chat_sessions_init(&s, 8);
 	chat_sessions_connected(&s, "phone", "alice", &conn, 1, false);
-	chat_sessions_request_started(&s, "phone");
-	chat_sessions_request_started(&s, "phone");
+	chat_sessions_request_started(&s, "phone", T0);
+	chat_sessions_request_started(&s, "phone", T0);
 	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 2);
-	chat_sessions_request_answered(&s, "phone");
+	chat_sessions_request_answered(&s, "phone", T0 + 1000);
 	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 1);
 	chat_sessions_forget_requests(&s);
 	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 0);
+	/* Unanswered for longer than the timeout: presumed lost. */
+	chat_sessions_request_started(&s, "phone", T0);
+	chat_sessions_expire_requests(&s, T0 + 30000, 60000);
+	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 1);
+	chat_sessions_expire_requests(&s, T0 + 62000, 60000);
+	assert_int_equal(chat_sessions_requests_of(&s, "phone"), 0);
 	chat_sessions_clear(&s);
+}
+
+static void inflight_requests_retire_in_order_or_when_lost(void **state)
+{
+	struct chat_inflight f;
+
+	(void)state;
+	assert_int_equal(chat_inflight_init(&f, 2), 0);
+	assert_true(chat_inflight_start(&f, T0));
+	assert_true(chat_inflight_start(&f, T0 + 10000));
+	assert_false(chat_inflight_start(&f, T0 + 10000));
+	chat_inflight_answered(&f);
+	assert_true(chat_inflight_start(&f, T0 + 20000));
+	/* The one of T0 + 10 s is lost by T0 + 71 s, the other not yet. */
+	assert_int_equal(chat_inflight_expire(&f, T0 + 71000, 60000), 1);
+	assert_int_equal(f.count, 1);
+	assert_int_equal(chat_inflight_expire(&f, T0 + 81000, 60000), 1);
+	assert_int_equal(f.count, 0);
+	chat_inflight_answered(&f); /* a late answer changes nothing */
+	assert_int_equal(f.count, 0);
+	chat_inflight_free(&f);
 }
 
 static void rate_limit_allows_a_burst_then_the_rate(void **state)
@@ -490,6 +518,7 @@ int main(void)
 		cmocka_unit_test(
 			presence_offline_users_are_published_again_after_a_restart),
 		cmocka_unit_test(typing_is_let_through_once_per_interval),
+		cmocka_unit_test(inflight_requests_retire_in_order_or_when_lost),
 		cmocka_unit_test(
 			auth_backoff_starts_after_the_free_failures_and_doubles),
 		cmocka_unit_test(auth_backoff_by_address_and_forgetting),
