@@ -2,14 +2,30 @@
  * conversations: every conversation the user is or was a member of, with
  * where it stands in each, so a client knows what to subscribe to and
  * where to sync. A former member's head is the system message that ended
- * its membership: the last seq it may see.
+ * its membership: the last seq it may see. In pages by conversation id,
+ * so that a user in thousands of conversations can still list them.
  */
 #include "request_ops.h"
 
+#include "ids.h"
+
+#include <stdio.h>
 #include <string.h>
+
+#define PAGE_DEFAULT 500
+#define PAGE_MAX     1000
+
+static const struct bridge_failure bad_after = {
+    "bad_request", "after must be a conversation id"};
+static const struct bridge_failure bad_page = {
+    "bad_request", "limit must be a whole number from 1"};
 
 struct listing {
 	struct bridge_reply *reply;
+	long long limit;
+	long long listed;
+	bool more; /* a row past the page was seen */
+	char last[CHAT_ID_MAX + 1];
 	int rc;
 };
 
@@ -49,6 +65,12 @@ static bool write_conversation(void *ctx,
 	const struct bridge_membership *m = &c->membership;
 	long long head = 0;
 
+	if (l->listed == l->limit) {
+		l->more = true;
+		return false;
+	}
+	l->listed++;
+	snprintf(l->last, sizeof(l->last), "%s", c->convo);
 	l->rc = bridge_store_head(l->reply->store, c->convo, &head);
 	json_writer_open_object(w);
 	json_writer_key(w, "convo");
@@ -78,21 +100,54 @@ static bool write_conversation(void *ctx,
 	return l->rc == SQLITE_OK;
 }
 
+static const struct bridge_failure *page_params(struct bridge_reply *r,
+                                                const char **after,
+                                                long long *limit)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(r->req, "after");
+
+	*after = "";
+	if (item != NULL) {
+		*after = cJSON_IsString(item) ? item->valuestring : NULL;
+		if (*after == NULL || !chat_valid_convo_id(*after))
+			return &bad_after;
+	}
+	if (bridge_param_count(r, "limit", PAGE_DEFAULT, &bad_page, limit) !=
+	        NULL ||
+	    *limit < 1)
+		return &bad_page;
+	if (*limit > PAGE_MAX)
+		*limit = PAGE_MAX;
+	return NULL;
+}
+
 const struct bridge_failure *bridge_op_conversations(struct bridge_reply *r)
 {
-	struct listing l = {r, SQLITE_OK};
+	struct listing l = {.reply = r, .rc = SQLITE_OK};
+	const struct bridge_failure *f;
+	const char *after;
 	int rc;
 
+	f = page_params(r, &after, &l.limit);
+	if (f != NULL)
+		return f;
 	bridge_reply_open(r);
 	json_writer_key(r->out, "conversations");
 	json_writer_open_array(r->out);
-	rc = bridge_store_conversations_of(r->store, r->user,
-	                                   write_conversation, &l);
+	/* One row more than the page tells whether more remain. */
+	rc = bridge_store_conversations_of(r->store, r->user, after,
+	                                   l.limit + 1, write_conversation, &l);
 	if (rc == SQLITE_OK)
 		rc = l.rc;
 	if (rc != SQLITE_OK)
 		return bridge_reply_store_failed(r, rc);
 	json_writer_close_array(r->out);
+	json_writer_key(r->out, "more");
+	json_writer_bool(r->out, l.more);
+	if (l.more) {
+		json_writer_key(r->out, "next");
+		json_writer_string(r->out, l.last);
+	}
 	json_writer_close_object(r->out);
 	return NULL;
 }

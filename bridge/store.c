@@ -63,7 +63,7 @@ static const char *const statement_sql[STMT_COUNT] = {
         " (SELECT COUNT(*) FROM members x WHERE x.convo_id = c.id"
         " AND x.left_seq IS NULL)"
         " FROM members m JOIN conversations c ON c.id = m.convo_id"
-        " WHERE m.user_id = ?1 ORDER BY c.id",
+        " WHERE m.user_id = ?1 AND c.id > ?2 ORDER BY c.id LIMIT ?3",
     [STMT_MEMBERS_OF] = "SELECT user_id FROM members WHERE convo_id = ?1"
                         " AND left_seq IS NULL ORDER BY user_id",
     [STMT_SET_ANNOUNCED] = "UPDATE conversations SET announced_seq = ?2"
@@ -518,12 +518,15 @@ static const char *column_or_null(sqlite3_stmt *stmt, int col)
 }
 
 int bridge_store_conversations_of(struct bridge_store *s, const char *user,
+                                  const char *after, long long limit,
                                   bridge_conversation_fn fn, void *ctx)
 {
 	sqlite3_stmt *stmt = s->stmt[STMT_CONVERSATIONS_OF];
 	int rc;
 
 	bridge_sql_bind_text(stmt, 1, user);
+	bridge_sql_bind_text(stmt, 2, after);
+	sqlite3_bind_int64(stmt, 3, limit);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct bridge_listed_conversation c;
 		struct bridge_membership *m = &c.membership;

@@ -173,8 +173,10 @@ typedef bool (*bridge_conversation_fn)(
     void *ctx, const struct bridge_listed_conversation *c);
 typedef bool (*bridge_member_fn)(void *ctx, const char *user);
 
-/* The conversations user is or was a member of, by id. */
+/* Up to limit conversations user is or was a member of, by id, from the
+ * first id above after ("" for the start). */
 int bridge_store_conversations_of(struct bridge_store *s, const char *user,
+                                  const char *after, long long limit,
                                   bridge_conversation_fn fn, void *ctx);
 
 /* The current members of convo, sorted by user id. */

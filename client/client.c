@@ -504,24 +504,74 @@ static void report_conversation(struct chat_client *c, const cJSON *item,
 	free(members);
 }
 
+/* One page of the conversations, from the id after ("" first). */
+static int conversations_page(struct chat_client *c, const char *after,
+                              cJSON **resp)
+{
+	cJSON *req = client_new_request("conversations");
+	int rc;
+
+	if (req == NULL ||
+	    (after[0] && !cJSON_AddStringToObject(req, "after", after))) {
+		cJSON_Delete(req);
+		return client_fail(c, CHAT_ERR_NO_MEMORY, "out of memory");
+	}
+	rc = client_request(c, req, resp);
+	cJSON_Delete(req);
+	return rc;
+}
+
+int client_each_conversation(struct chat_client *c,
+                             int (*each)(struct chat_client *c,
+                                         const cJSON *item, void *ctx),
+                             void *ctx)
+{
+	char after[CHAT_ID_MAX + 1] = "";
+
+	for (;;) {
+		cJSON *resp = NULL;
+		const cJSON *list = NULL, *item, *next;
+		int rc = conversations_page(c, after, &resp);
+
+		if (rc == CHAT_OK)
+			list = cJSON_GetObjectItemCaseSensitive(resp,
+			                                        "conversations");
+		cJSON_ArrayForEach(item, list)
+		{
+			rc = each(c, item, ctx);
+			if (rc != CHAT_OK)
+				break;
+		}
+		next = cJSON_GetObjectItemCaseSensitive(resp, "next");
+		if (rc != CHAT_OK ||
+		    !cJSON_IsTrue(cJSON_GetObjectItem(resp, "more")) ||
+		    !cJSON_IsString(next) ||
+		    strlen(next->valuestring) > CHAT_ID_MAX) {
+			cJSON_Delete(resp);
+			return rc;
+		}
+		snprintf(after, sizeof(after), "%s", next->valuestring);
+		cJSON_Delete(resp);
+	}
+}
+
+struct report_context {
+	chat_conversation_fn fn;
+	void *ctx;
+};
+
+static int report_each(struct chat_client *c, const cJSON *item, void *ctx)
+{
+	struct report_context *r = ctx;
+
+	report_conversation(c, item, r->fn, r->ctx);
+	return CHAT_OK;
+}
+
 int chat_client_conversations(struct chat_client *c, chat_conversation_fn fn,
                               void *ctx)
 {
-	cJSON *req = client_new_request("conversations"), *resp = NULL;
-	const cJSON *list, *item;
-	int rc;
+	struct report_context r = {fn, ctx};
 
-	if (req == NULL)
-		return client_fail(c, CHAT_ERR_NO_MEMORY, "out of memory");
-	rc = client_request(c, req, &resp);
-	cJSON_Delete(req);
-	if (rc == CHAT_OK) {
-		list = cJSON_GetObjectItemCaseSensitive(resp, "conversations");
-		cJSON_ArrayForEach(item, list)
-		{
-			report_conversation(c, item, fn, ctx);
-		}
-	}
-	cJSON_Delete(resp);
-	return rc;
+	return client_each_conversation(c, report_each, &r);
 }

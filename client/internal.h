@@ -93,6 +93,13 @@ void client_notice(struct chat_client *c, const char *fmt, ...)
  * caller to look at) or CHAT_ERR_NETWORK. */
 int client_request(struct chat_client *c, cJSON *req, cJSON **resp);
 
+/* Calls each for every conversation of the user, asking page after page;
+ * stops at the first result other than CHAT_OK and returns it. */
+int client_each_conversation(struct chat_client *c,
+                             int (*each)(struct chat_client *c,
+                                         const cJSON *item, void *ctx),
+                             void *ctx);
+
 /* A request object {"op": op}, or NULL without memory. */
 cJSON *client_new_request(const char *op);
 

@@ -164,33 +164,23 @@ static int catch_up_convo(struct chat_client *c, const cJSON *item)
 	return client_sync_convo(c, convo);
 }
 
+static int catch_up_each(struct chat_client *c, const cJSON *item, void *ctx)
+{
+	int rc = catch_up_convo(c, item);
+
+	(void)ctx;
+	/* A conversation that refuses its sync does not hold up the
+	 * others. */
+	if (rc == CHAT_ERR_REFUSED) {
+		client_notice(c, "%s", c->error);
+		return CHAT_OK;
+	}
+	return rc;
+}
+
 int client_sync_all(struct chat_client *c)
 {
-	cJSON *req = client_new_request("conversations"), *resp = NULL;
-	const cJSON *item;
-	int rc;
-
-	if (req == NULL)
-		return client_fail(c, CHAT_ERR_NO_MEMORY, "out of memory");
-	rc = client_request(c, req, &resp);
-	cJSON_Delete(req);
-	if (rc != CHAT_OK)
-		goto done;
-	cJSON_ArrayForEach(
-	    item, cJSON_GetObjectItemCaseSensitive(resp, "conversations"))
-	{
-		rc = catch_up_convo(c, item);
-		/* A conversation that refuses its sync does not hold up the
-		 * others. */
-		if (rc == CHAT_ERR_REFUSED)
-			client_notice(c, "%s", c->error);
-		else if (rc != CHAT_OK)
-			goto done;
-		rc = CHAT_OK;
-	}
-done:
-	cJSON_Delete(resp);
-	return rc;
+	return client_each_conversation(c, catch_up_each, NULL);
 }
 
 /* ---- what arrived ---- */

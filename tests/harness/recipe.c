@@ -170,26 +170,44 @@ static int sync_from_contiguous(struct recipe_client *r,
 	return 0;
 }
 
+/* One page of the conversations list, from the id after ("" first). */
+static cJSON *conversations_page(struct recipe_client *r, const char *after)
+{
+	if (after[0] == '\0')
+		return test_client_request(r->client, test_timeout_ms(5000),
+		                           "{\"op\":\"conversations\"}");
+	return test_client_request(r->client, test_timeout_ms(5000),
+	                           "{\"op\":\"conversations\",\"after\":\"%s\"}",
+	                           after);
+}
+
 int recipe_catch_up(struct recipe_client *r)
 {
-	cJSON *resp = test_client_request(r->client, test_timeout_ms(5000),
-	                                  "{\"op\":\"conversations\"}");
-	const cJSON *list = cJSON_GetObjectItem(resp, "conversations"), *cv;
+	char after[TEST_ID_MAX] = "";
 
-	if (resp == NULL || !cJSON_IsArray(list))
-		return -1;
-	cJSON_ArrayForEach(cv, list)
-	{
-		struct recipe_convo *mine =
-		    convo_for(r, test_json_string(cv, "convo"));
+	for (;;) {
+		cJSON *resp = conversations_page(r, after);
+		const cJSON *list = cJSON_GetObjectItem(resp, "conversations");
+		const cJSON *cv;
 
-		if (mine == NULL)
+		if (resp == NULL || !cJSON_IsArray(list))
 			return -1;
-		if (test_json_number(cv, "head") > mine->contiguous &&
-		    sync_from_contiguous(r, mine) != 0)
-			return -1;
+		cJSON_ArrayForEach(cv, list)
+		{
+			struct recipe_convo *mine =
+			    convo_for(r, test_json_string(cv, "convo"));
+
+			if (mine == NULL)
+				return -1;
+			if (test_json_number(cv, "head") > mine->contiguous &&
+			    sync_from_contiguous(r, mine) != 0)
+				return -1;
+		}
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(resp, "more")))
+			return 0;
+		snprintf(after, sizeof(after), "%s",
+		         test_json_string(resp, "next"));
 	}
-	return 0;
 }
 
 static int handle_live(struct recipe_client *r, const cJSON *msg)

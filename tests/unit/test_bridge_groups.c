@@ -425,32 +425,83 @@ static void test_create_group_refuses_bad_requests(void **state)
 	                 1);
 }
 
-/* An answer the broker could not carry becomes a too_large refusal, so
- * the client is answered all the same. */
-static void test_an_answer_too_large_to_publish_is_refused(void **state)
+/* A user in thousands of conversations lists them page by page. */
+static void test_conversations_come_in_pages(void **state)
 {
 	struct fixture *f = *state;
-	char title[101];
+	char next[64];
+	cJSON *page;
 
-	memset(title, 'x', 100);
-	title[100] = '\0';
 	exec_sql(f->db, "BEGIN");
-	for (int i = 0; i < 6000; i++) {
+	for (int i = 0; i < 1200; i++) {
 		char *sql = sqlite3_mprintf(
 		    "INSERT INTO conversations (id, kind, title, created_at)"
-		    " VALUES ('c_big%d', 'group', '%s', 1);"
+		    " VALUES ('c_%04d', 'group', 't', 1);"
 		    "INSERT INTO members (convo_id, user_id) VALUES"
-		    " ('c_big%d', 'alice')",
-		    i, title, i);
+		    " ('c_%04d', 'alice')",
+		    i, i);
 
 		exec_sql(f->db, sql);
 		sqlite3_free(sql);
 	}
 	exec_sql(f->db, "COMMIT");
-	assert_error(
-	    ask(f, "alice", "{\"id\":\"l1\",\"op\":\"conversations\"}"),
-	    "too_large", "ask for less");
-	expect_ok(ask(f, "bob", "{\"id\":\"l2\",\"op\":\"conversations\"}"));
+	page = ask(f, "alice", "{\"id\":\"l1\",\"op\":\"conversations\"}");
+	assert_ok(page);
+	assert_int_equal(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(page, "conversations")), 500);
+	assert_true(flag(page, "more"));
+	assert_string_equal(text(page, "next"), "c_0499");
+	cJSON_Delete(page);
+	page = ask(f, "alice",
+	           "{\"id\":\"l2\",\"op\":\"conversations\",\"after\":"
+	           "\"c_0499\",\"limit\":5000}");
+	assert_int_equal(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(page, "conversations")), 700);
+	assert_false(flag(page, "more"));
+	assert_null(cJSON_GetObjectItem(page, "next"));
+	snprintf(next, sizeof(next), "%s",
+	         text(cJSON_GetArrayItem(cJSON_GetObjectItem(page,
+	                                                     "conversations"),
+	                                 0),
+	              "convo"));
+	assert_string_equal(next, "c_0500");
+	cJSON_Delete(page);
+	assert_error(ask(f, "alice",
+	                 "{\"id\":\"l3\",\"op\":\"conversations\","
+	                 "\"after\":\"a/b\"}"),
+	             "bad_request", "after");
+	assert_error(ask(f, "alice",
+	                 "{\"id\":\"l4\",\"op\":\"conversations\","
+	                 "\"limit\":0}"),
+	             "bad_request", "limit");
+}
+
+/* An answer the broker could not carry becomes a too_large refusal, so
+ * the client is answered all the same. */
+static void test_an_answer_too_large_to_publish_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char convo[65];
+
+	create_group(f, "[\"bob\"]", convo);
+	exec_sql(f->db, "BEGIN");
+	for (int i = 0; i < 40000; i++) {
+		char *sql = sqlite3_mprintf(
+		    "INSERT INTO users (id, created_at) VALUES"
+		    " ('member-with-a-rather-long-name-%05d', 0);"
+		    "INSERT INTO members (convo_id, user_id) VALUES"
+		    " ('%q', 'member-with-a-rather-long-name-%05d')",
+		    i, convo, i);
+
+		exec_sql(f->db, sql);
+		sqlite3_free(sql);
+	}
+	exec_sql(f->db, "COMMIT");
+	assert_error(ask(f, "alice",
+	                 "{\"id\":\"m1\",\"op\":\"members\","
+	                 "\"convo\":\"%s\"}",
+	                 convo),
+	             "too_large", "ask for less");
 }
 
 static void test_unknown_members_are_named(void **state)
@@ -1314,6 +1365,7 @@ int main(void)
 	    TEST(test_created_is_announced_after_its_membership),
 	    TEST(test_create_group_refuses_bad_requests),
 	    TEST(test_unknown_members_are_named),
+	    TEST(test_conversations_come_in_pages),
 	    TEST(test_an_answer_too_large_to_publish_is_refused),
 	    TEST(test_channel_is_broadcast_from_creation),
 	    TEST(test_create_group_retry_answers_the_first_time),
