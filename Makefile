@@ -46,7 +46,8 @@ PLUGIN := $(BUILD)/chat_plugin.so
 BRIDGE := $(BUILD)/chat-bridge
 CLI := $(BUILD)/chatctl
 
-.PHONY: all deps run test unit integration test-sanitized fuzz fuzz-smoke clean
+.PHONY: all deps run test test-phase unit integration fuzz \
+	fuzz-smoke fuzz-smoke-run clean
 .DELETE_ON_ERROR:
 .PRECIOUS: $(BUILD)/obj/%.o
 
@@ -66,14 +67,21 @@ TALLY := $(CURDIR)/build/test-tally
 
 test: deps
 	@mkdir -p build && rm -f $(TALLY)
-	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory all unit \
-		integration
+	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory test-phase
 	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory \
-		BUILD=build/asan SANITIZE=1 test-sanitized
+		BUILD=build/asan SANITIZE=1 test-phase
 	@tools/test-phase.sh $(TALLY) $(MAKE) --no-print-directory fuzz-smoke
 	@tools/run-tests.sh --total $(TALLY)
 
-test-sanitized: all unit integration
+# Builds everything on every core first, then runs the tests one at a
+# time, with no compiler competing with their timing.
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+
+test-phase:
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_TESTS) \
+		$(INTEGRATION_TESTS)
+	@$(MAKE) --no-print-directory unit integration
+
 
 # Results are labelled with the build they ran in.
 PHASE := $(if $(SANITIZE), (sanitizers),)
@@ -110,7 +118,11 @@ build/fuzz/fuzz_bridge_input: tests/fuzz/fuzz_bridge_input.c \
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS_CORE) -lmosquitto
 
-fuzz-smoke: $(FUZZERS)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FUZZERS)
+	@$(MAKE) --no-print-directory fuzz-smoke-run
+
+fuzz-smoke-run: $(FUZZERS)
 	@tools/fuzz.sh smoke
 
 fuzz: $(FUZZERS)

@@ -17,6 +17,7 @@ struct session_entry {
 	unsigned requests_active_s; /* last request or answer, epoch s */
 	unsigned short requests;    /* forwarded, not yet answered */
 	unsigned short subscriptions; /* made on this connection */
+	unsigned short connects;      /* connections with this id, up to max */
 	bool durable;
 	char client_id[];
 };
@@ -148,11 +149,30 @@ static struct session_entry *create(struct chat_sessions *s,
 	return e;
 }
 
-/* Keeps a user's owned ids bounded: the id offline the longest goes. */
+/*
+ * The offline id to release when a user owns too many: the one used for
+ * the fewest connections, and among those the one offline the shortest.
+ * Ids that tools make up for one connection (mosquitto_rr's random MQTT 5
+ * ids) go before a device's own id, which could otherwise be released and
+ * claimed by someone else while that device is away.
+ */
+static struct session_entry *release_candidate(struct session_user *u)
+{
+	struct session_entry *e, *pick = NULL;
+
+	DL_FOREACH(u->offline, e)
+	{
+		if (pick == NULL || e->connects <= pick->connects)
+			pick = e;
+	}
+	return pick;
+}
+
+/* Keeps a user's owned ids bounded. */
 static void release_surplus(struct chat_sessions *s, struct session_user *u)
 {
 	while (u->owned > s->max_owned_ids && u->offline)
-		remove_entry(s, u->offline);
+		remove_entry(s, release_candidate(u));
 }
 
 int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
@@ -178,6 +198,8 @@ int chat_sessions_connected(struct chat_sessions *s, const char *client_id,
 	e->device_id = device_id;
 	e->durable = durable;
 	e->subscriptions = 0;
+	if (e->connects < USHRT_MAX)
+		e->connects++;
 	release_surplus(s, u);
 	return 0;
 }

@@ -15,7 +15,9 @@
 
 #define TYPING_MAX_BYTES 64
 
-/* {"typing":false} says "stopped"; anything else, even nothing, "typing". */
+/* {"typing":false} says "stopped"; {"typing":true}, an object without
+ * "typing" or nothing at all, "typing"; "typing" of another type is
+ * refused. */
 static bool typing_state(const char *payload, size_t len, bool *typing)
 {
 	const cJSON *item;
@@ -36,7 +38,7 @@ static bool typing_state(const char *payload, size_t len, bool *typing)
 	if (cJSON_IsBool(item))
 		*typing = cJSON_IsTrue(item);
 	cJSON_Delete(root);
-	return true;
+	return item == NULL || cJSON_IsBool(item);
 }
 
 struct typing_fanout {

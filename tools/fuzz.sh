@@ -7,7 +7,7 @@
 set -u
 mode=${1:-smoke}
 case "$mode" in
-smoke) seconds=${FUZZ_SECONDS:-15} ;;
+smoke) seconds=${FUZZ_SECONDS:-10} ;;
 long) seconds=${FUZZ_SECONDS:-300} ;;
 *) echo "usage: fuzz.sh smoke|long" >&2; exit 2 ;;
 esac

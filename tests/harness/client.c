@@ -265,6 +265,22 @@ int test_client_connect(struct chat_server *srv,
 	return 0;
 }
 
+int test_client_try_connect(struct chat_server *srv, const char *user,
+                            const char *password, int mqtt_version)
+{
+	struct test_client_options o = {0};
+	struct test_client *c = NULL;
+	int rc;
+
+	o.user = user;
+	o.password = password;
+	o.mqtt_version = mqtt_version;
+	rc = test_client_connect(srv, &o, &c);
+	if (c != NULL)
+		test_client_close(c);
+	return rc;
+}
+
 struct test_client *test_client_connect_user(struct chat_server *srv,
                                              const char *user,
                                              const char *token)

@@ -374,6 +374,12 @@ void test_client_close(struct test_client *c);
  * frees the client. */
 void test_client_drop(struct test_client *c);
 
+/* Connects as user with password (MQTT mqtt_version, 4 or 5) and closes
+ * again at once. Returns the CONNACK code (0: accepted) or a
+ * TEST_CONNACK_ value. */
+int test_client_try_connect(struct chat_server *srv, const char *user,
+                            const char *password, int mqtt_version);
+
 /* Returns the granted QoS of the SUBACK (0x80 / 0x87 for a refusal), or -1
  * when none arrived in time. */
 int test_client_subscribe(struct test_client *c, const char *filter, int qos);

@@ -15,16 +15,21 @@
 static int try_connect(struct chat_server *srv, const char *user,
                        const char *password)
 {
-	struct test_client_options o = {0};
-	struct test_client *c = NULL;
-	int rc;
+	return test_client_try_connect(srv, user, password, 4);
+}
 
-	o.user = user;
-	o.password = password;
-	rc = test_client_connect(srv, &o, &c);
-	if (c != NULL)
-		test_client_close(c);
-	return rc;
+/* alice's message reaches bob: the server still works for them. */
+static void assert_alice_reaches_bob(struct chat_scene *s, const char *cmid)
+{
+	size_t since = test_client_mark(s->bob);
+
+	assert_int_equal(test_client_send(s->alice, s->convo, cmid, "hello",
+	                                  NULL),
+	                 0);
+	assert_non_null(test_client_wait(
+	    s->bob,
+	    &(struct test_match){.kind = "msg", .convo = s->convo, .cmid = cmid},
+	    since, WAIT));
 }
 
 static void fail_logins(struct chat_server *srv, const char *user, int count)
@@ -90,14 +95,7 @@ CHAT_TEST(failed_logins_from_one_address_lock_out_the_address)
 	assert_true(try_connect(s.srv, "bob", s.bob_token) > 0);
 	/* The bridge, from the same address, stays connected and
 	 * working. */
-	assert_int_equal(
-	    test_client_send(s.alice, s.convo, "during", "still works", NULL),
-	    0);
-	assert_non_null(test_client_wait(
-	    s.bob,
-	    &(struct test_match){
-	        .kind = "msg", .convo = s.convo, .cmid = "during"},
-	    0, WAIT));
+	assert_alice_reaches_bob(&s, "during");
 	test_sleep_ms((int)(blocked + BACKOFF_MS + 200 - test_now_ms()));
 	assert_int_equal(try_connect(s.srv, "bob", s.bob_token), 0);
 }
@@ -151,14 +149,7 @@ CHAT_TEST(a_connection_may_hold_only_so_many_subscriptions)
 	/* The connection keeps working, and others are not affected. */
 	assert_int_equal(test_client_subscribe(s.bob, TEST_PREFIX "/u/bob/z", 1),
 	                 1);
-	assert_int_equal(
-	    test_client_send(s.alice, s.convo, "capped", "still here", NULL),
-	    0);
-	assert_non_null(test_client_wait(
-	    s.bob,
-	    &(struct test_match){
-	        .kind = "msg", .convo = s.convo, .cmid = "capped"},
-	    0, WAIT));
+	assert_alice_reaches_bob(&s, "capped");
 }
 
 int main(void)

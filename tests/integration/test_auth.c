@@ -30,17 +30,7 @@ static const char *password_for(const struct refusal *r,
 static int try_connect(struct chat_server *srv, const char *user,
                        const char *password, int mqtt_version)
 {
-	struct test_client_options o = {0};
-	struct test_client *c = NULL;
-	int rc;
-
-	o.user = user;
-	o.password = password;
-	o.mqtt_version = mqtt_version;
-	rc = test_client_connect(srv, &o, &c);
-	if (c != NULL)
-		test_client_close(c);
-	return rc;
+	return test_client_try_connect(srv, user, password, mqtt_version);
 }
 
 CHAT_TEST(connects_with_bad_credentials_or_bad_user_names_are_refused)

@@ -976,6 +976,9 @@ static void typing_reaches_the_other_members_at_qos_0(void **state)
 	assert_int_equal(count_to(f, "chat/u/bob/typing"), 0);
 	assert_false(publish(f, &f->carol_conn, "carol-1", "carol",
 			     "chat/typing/c1", ""));
+	/* "typing" must be true or false. */
+	assert_false(publish(f, &f->bob_conn, "bob-1", "bob", "chat/typing/c1",
+			     "{\"typing\":\"x\"}"));
 }
 
 static void file_chunk_goes_to_the_bridge_with_who_sent_it(void **state)

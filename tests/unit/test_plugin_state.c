@@ -175,13 +175,27 @@ static void a_user_keeps_a_bounded_number_of_client_ids(void **state)
 
 	(void)state;
 	chat_sessions_init(&s, 2);
+	/* "a" is a device that connects again and again. */
 	for (int i = 0; i < 3; i++) {
+		chat_sessions_connected(&s, "a", "alice", &conn[0], 1, true);
+		chat_sessions_disconnected(&s, "a", &conn[0]);
+	}
+	for (int i = 1; i < 3; i++) {
 		chat_sessions_connected(&s, ids[i], "alice", &conn[i], 1, true);
 		chat_sessions_disconnected(&s, ids[i], &conn[i]);
 	}
-	/* "a" was offline the longest and was released. */
-	assert_true(chat_sessions_may_use(&s, "a", "bob"));
+	/* "b", used once, went for "c", though "a" was offline longer. */
+	assert_false(chat_sessions_may_use(&s, "a", "bob"));
+	assert_true(chat_sessions_may_use(&s, "b", "bob"));
+	assert_false(chat_sessions_may_use(&s, "c", "bob"));
+	/* Among ids used as often, the one offline the shortest goes. */
+	chat_sessions_connected(&s, "b", "alice", &conn[1], 1, true);
+	chat_sessions_disconnected(&s, "b", &conn[1]);
+	assert_true(chat_sessions_may_use(&s, "c", "bob"));
 	assert_false(chat_sessions_may_use(&s, "b", "bob"));
+	chat_sessions_connected(&s, "c", "alice", &conn[2], 1, true);
+	chat_sessions_disconnected(&s, "c", &conn[2]);
+	assert_true(chat_sessions_may_use(&s, "b", "bob"));
 	assert_false(chat_sessions_may_use(&s, "c", "bob"));
 	/* Live connections are never released to make room. */
 	chat_sessions_connected(&s, "b", "alice", &conn[1], 1, true);
