@@ -89,8 +89,15 @@ PHASE := $(if $(SANITIZE), (sanitizers),)
 unit: $(UNIT_TESTS)
 	@tools/run-tests.sh "unit$(PHASE)" $(UNIT_TESTS)
 
+# Two programs at a time (each has its own server, ports and folder; most
+# of their time is spent waiting), except those that load the machine or
+# measure latency, which run alone.
+INTEGRATION_SOLO := test_crash test_e2e test_channels test_faults_crash \
+	test_faults_stall test_faults_storm test_presence_storm
+
 integration: $(INTEGRATION_TESTS) $(PLUGIN) $(BRIDGE) $(CLI)
-	@CHAT_BUILD_DIR=$(BUILD) CHAT_SANITIZE=$(SANITIZE) \
+	@CHAT_BUILD_DIR=$(BUILD) CHAT_SANITIZE=$(SANITIZE) CHAT_TEST_JOBS=2 \
+		CHAT_TEST_SOLO="$(INTEGRATION_SOLO)" \
 		tools/run-tests.sh "integration$(PHASE)" $(INTEGRATION_TESTS)
 
 clean:

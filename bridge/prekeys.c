@@ -2,8 +2,11 @@
  * upload_prekeys, claim_prekey and prekey_count: one-time prekeys. A
  * device uploads them (at most BRIDGE_PREKEYS_MAX held at a time), anyone
  * may claim one of a device's, and each is handed out once: the claim
- * takes it and deletes it in one transaction.
+ * takes it and deletes it in one transaction. One user takes at most
+ * CLAIMS_PER_DAY of one device's prekeys a day, so nobody can empty
+ * another's supply.
  */
+#include "db.h"
 #include "groups.h"
 #include "key_formats.h"
 #include "store_keys.h"
@@ -14,6 +17,11 @@
 
 #define BRIDGE_PREKEYS_MAX 1000
 #define UPLOAD_MAX         100
+#define CLAIMS_PER_DAY     3
+#define DAY_MS             (24LL * 60 * 60 * 1000)
+
+static const struct bridge_failure too_many_claims = {
+    "rate_limited", "at most 3 prekeys of one device a day for each user"};
 
 static const struct bridge_failure bad_prekeys = {
     "bad_request", "prekeys must be an array of at most 100 "
@@ -126,6 +134,19 @@ static void write_prekey(void *ctx, const struct bridge_prekey_id *id,
 	json_writer_close_object(w);
 }
 
+static const struct bridge_failure *
+within_claim_allowance(struct bridge_change *c, struct bridge_reply *r,
+                       long long device, long long now)
+{
+	long long recent = 0;
+	int rc = bridge_store_recent_claims(r->store, r->user, device,
+	                                    now - DAY_MS, &recent);
+
+	if (rc != SQLITE_OK)
+		return bridge_change_failed(c, rc);
+	return recent >= CLAIMS_PER_DAY ? &too_many_claims : NULL;
+}
+
 /* A device that is unknown, revoked, another user's or out of prekeys
  * has none to give: null. */
 const struct bridge_failure *bridge_op_claim_prekey(struct bridge_reply *r)
@@ -133,7 +154,7 @@ const struct bridge_failure *bridge_op_claim_prekey(struct bridge_reply *r)
 	const struct bridge_failure *f;
 	struct bridge_change c;
 	const char *user;
-	long long device;
+	long long device, now = chat_now_ms();
 	bool found = false;
 	int rc;
 
@@ -143,11 +164,16 @@ const struct bridge_failure *bridge_op_claim_prekey(struct bridge_reply *r)
 	if (f != NULL)
 		return f;
 	f = bridge_change_begin(&c, r, "");
+	if (f == NULL)
+		f = within_claim_allowance(&c, r, device, now);
 	if (f == NULL) {
 		bridge_reply_open(r);
 		json_writer_key(r->out, "prekey");
 		rc = bridge_store_take_prekey(r->store, user, device,
 		                              write_prekey, r->out, &found);
+		if (rc == SQLITE_OK && found)
+			rc = bridge_store_note_claim(r->store, r->user, device,
+			                             now, now - DAY_MS);
 		if (rc != SQLITE_OK)
 			f = bridge_change_failed(&c, rc);
 	}

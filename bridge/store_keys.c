@@ -40,6 +40,16 @@ static const char first_prekey_sql[] =
     " JOIN devices d ON d.id = p.device_id WHERE p.device_id = ?2"
     " AND d.user_id = ?1 AND d.revoked_at IS NULL LIMIT 1";
 static const char delete_prekey_sql[] = "DELETE FROM prekeys WHERE rowid = ?1";
+static const char recent_claims_sql[] =
+    "SELECT COUNT(*) FROM prekey_claims WHERE claimer = ?1"
+    " AND device_id = ?2 AND claimed_at > ?3";
+static const char add_claim_sql[] =
+    "INSERT INTO prekey_claims (claimer, device_id, claimed_at)"
+    " VALUES (?1, ?2, ?3)";
+/* A bounded number per claim keeps each transaction short. */
+static const char prune_claims_sql[] =
+    "DELETE FROM prekey_claims WHERE rowid IN (SELECT rowid FROM"
+    " prekey_claims WHERE claimed_at <= ?1 ORDER BY claimed_at LIMIT 100)";
 
 int bridge_store_identity(struct bridge_store *s, const char *user,
                           struct bridge_identity *out)
@@ -260,4 +270,46 @@ int bridge_store_take_prekey(struct bridge_store *s, const char *user,
 done:
 	sqlite3_reset(first);
 	return rc;
+}
+
+int bridge_store_recent_claims(struct bridge_store *s, const char *claimer,
+                               long long device, long long since,
+                               long long *count)
+{
+	sqlite3_stmt *stmt;
+	bool found = false;
+	int rc = bridge_sql_statement(s, recent_claims_sql, &stmt);
+
+	*count = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	bridge_sql_bind_text(stmt, 1, claimer);
+	sqlite3_bind_int64(stmt, 2, device);
+	sqlite3_bind_int64(stmt, 3, since);
+	rc = bridge_sql_step_one(stmt, &found);
+	if (rc == SQLITE_OK && found)
+		*count = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int bridge_store_note_claim(struct bridge_store *s, const char *claimer,
+                            long long device, long long now,
+                            long long forget_before)
+{
+	sqlite3_stmt *add, *prune;
+	int rc = bridge_sql_statement(s, add_claim_sql, &add);
+
+	if (rc == SQLITE_OK)
+		rc = bridge_sql_statement(s, prune_claims_sql, &prune);
+	if (rc != SQLITE_OK)
+		return rc;
+	bridge_sql_bind_text(add, 1, claimer);
+	sqlite3_bind_int64(add, 2, device);
+	sqlite3_bind_int64(add, 3, now);
+	rc = bridge_sql_run(add);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(prune, 1, forget_before);
+	return bridge_sql_run(prune);
 }

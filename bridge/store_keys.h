@@ -88,6 +88,17 @@ int bridge_store_put_prekey(struct bridge_store *s, long long device,
 typedef void (*bridge_prekey_fn)(void *ctx, const struct bridge_prekey_id *id,
                                  const char *key);
 
+/* How many prekeys of device claimer took after since (ms). */
+int bridge_store_recent_claims(struct bridge_store *s, const char *claimer,
+                               long long device, long long since,
+                               long long *count);
+
+/* Inside a transaction: records that claimer took one of device's prekeys
+ * at now, and forgets claims made before forget_before. */
+int bridge_store_note_claim(struct bridge_store *s, const char *claimer,
+                            long long device, long long now,
+                            long long forget_before);
+
 /*
  * Inside a transaction: hands one prekey of user's device (not revoked)
  * to fn and deletes it, so that nobody else gets it. *found is false when

@@ -1,6 +1,11 @@
 #!/bin/bash
-# Runs cmocka test programs one after another, then prints one summary line
-# counting individual tests. Usage: run-tests.sh LABEL BINARY...
+# Runs cmocka test programs, then prints one summary line counting
+# individual tests. Usage: run-tests.sh LABEL BINARY...
+#
+# CHAT_TEST_JOBS=N runs up to N programs at once, except those named in
+# CHAT_TEST_SOLO (space-separated program names), which run alone: the
+# ones that load the machine or measure latency. Each program's output is
+# printed whole when it ends.
 # With CHAT_TEST_TALLY set, the counts are also appended to that file;
 # run-tests.sh --total FILE prints the sum of such a file.
 set -u
@@ -11,19 +16,34 @@ if [ "${1:-}" = "--total" ]; then
 fi
 label=$1
 shift
+jobs=${CHAT_TEST_JOBS:-1}
+solo=" ${CHAT_TEST_SOLO:-} "
 passed=0
 failed=0
 broken=""
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-for t in "$@"; do
-	echo "=== $label: $(basename "$t")"
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+declare -A running=() # pid -> program name
+
+# Runs one program into its log; the exit status and time go next to it.
+run_one() {
+	local t=$1 name=${1##*/} started
 	started=$(date +%s)
-	"$t" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	echo "=== $label: $(basename "$t"): $(($(date +%s) - started)) s"
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	"$t" > "$logs/$name.log" 2>&1
+	echo "$? $(($(date +%s) - started))" > "$logs/$name.rc"
+}
+
+# Prints a finished program's output and adds up its counts.
+report() {
+	local name=$1 rc seconds p f
+	read -r rc seconds < "$logs/$name.rc"
+	echo "=== $label: $name"
+	cat "$logs/$name.log"
+	echo "=== $label: $name: $seconds s"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" |
+		tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" |
+		tail -n 1)
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	if { [ -z "$p" ] && [ -z "$f" ]; } ||
@@ -31,11 +51,34 @@ for t in "$@"; do
 		# Crashed, or failed after cmocka reported (a sanitizer at exit):
 		# count the program as one failure.
 		failed=$((failed + 1))
-		broken="$broken $(basename "$t")"
+		broken="$broken $name"
 	elif [ -n "$f" ] && [ "$f" -gt 0 ]; then
-		broken="$broken $(basename "$t")"
+		broken="$broken $name"
 	fi
+}
+
+# Waits for one running program and reports it.
+reap_one() {
+	local pid
+	wait -n -p pid "${!running[@]}"
+	report "${running[$pid]}"
+	unset "running[$pid]"
+}
+
+for t in "$@"; do
+	name=${t##*/}
+	if [ "$jobs" -le 1 ] || [[ "$solo" == *" $name "* ]]; then
+		while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+		run_one "$t"
+		report "$name"
+		continue
+	fi
+	while [ "${#running[@]}" -ge "$jobs" ]; do reap_one; done
+	run_one "$t" &
+	running[$!]=$name
 done
+while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+
 [ -n "$broken" ] && echo "$label: failing programs:$broken"
 echo "$label: $passed passed, $failed failed"
 if [ -n "${CHAT_TEST_TALLY:-}" ]; then

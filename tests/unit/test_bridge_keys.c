@@ -711,6 +711,40 @@ static void test_prekeys_of_a_revoked_device_are_not_handed_out(void **state)
 	assert_int_equal(query_int(f->db, "SELECT COUNT(*) FROM prekeys"), 3);
 }
 
+/* Nobody can empty another user's supply: three a day per claimer. */
+static void test_one_user_takes_only_a_few_prekeys_a_day(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *r;
+
+	expect_ok(upload_prekeys(f, 1, 1, 10));
+	for (int i = 0; i < 3; i++) {
+		r = claim(f, "alice", "1");
+		assert_true(cJSON_IsObject(
+		    cJSON_GetObjectItemCaseSensitive(r, "prekey")));
+		expect_ok(r);
+	}
+	assert_error(claim(f, "alice", "1"), "rate_limited");
+	assert_int_equal(query_int(f->db, "SELECT COUNT(*) FROM prekeys"), 7);
+	/* Another claimer has an allowance of its own. */
+	r = ask(f, "carol", 0,
+	        "{\"id\":\"c\",\"op\":\"claim_prekey\",\"user\":\"alice\","
+	        "\"device\":\"1\"}");
+	assert_true(
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "prekey")));
+	expect_ok(r);
+	/* A day later bob may take more, and old claims are forgotten. */
+	exec_sql(f->db, "UPDATE prekey_claims SET claimed_at = claimed_at - "
+	                "86400001 WHERE claimer = 'bob'");
+	r = claim(f, "alice", "1");
+	assert_true(
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "prekey")));
+	expect_ok(r);
+	assert_int_equal(query_int(f->db, "SELECT COUNT(*) FROM prekey_claims"
+	                                  " WHERE claimer = 'bob'"),
+	                 1);
+}
+
 static void test_prekeys_are_capped_per_device(void **state)
 {
 	struct fixture *f = *state;
@@ -772,6 +806,7 @@ int main(void)
 	    TEST(test_prekeys_are_handed_out_once),
 	    TEST(test_prekeys_of_a_revoked_device_are_not_handed_out),
 	    TEST(test_prekeys_are_capped_per_device),
+	    TEST(test_one_user_takes_only_a_few_prekeys_a_day),
 	    TEST(test_prekey_requests_need_a_device_and_good_keys),
 	};
 
