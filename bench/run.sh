@@ -36,7 +36,8 @@ CAPACITY_LINES=(
 [ "${BENCH_AS_SHIPPED:-0}" = 1 ] && CAPACITY_LINES=()
 # Plain mosquitto must be able to queue the whole backlog for the offline
 # durable session.
-PLAIN_CATCHUP_LINES=("max_queued_messages $((2 * BACKLOG))")
+PLAIN_CATCHUP_LINES=("max_queued_messages $((2 * BACKLOG))"
+	"max_queued_bytes 0")
 
 # What chat-load runs. Windows: pairs keep 800 sends unfinished in all,
 # below the server's 900 messages waiting to be stored (max_pending);

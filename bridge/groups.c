@@ -9,8 +9,8 @@
 static const struct bridge_failure bad_user = {"bad_request",
                                                "user must be a user id"};
 static const struct bridge_failure bad_title = {
-    "bad_request", "title must be 1 to 100 characters, none of them a "
-                   "control character"};
+    "bad_request", "title must be 1 to 100 characters, not only spaces, "
+                   "with no control, invisible or direction characters"};
 static const struct bridge_failure direct_has_no_admins = {
     "bad_request", "a direct conversation has no admins and cannot "
                    "change its members"};
@@ -51,20 +51,59 @@ const struct bridge_failure *bridge_param_user(struct bridge_reply *r,
 	return chat_valid_user_id(*user) ? NULL : &bad_user;
 }
 
-/* Characters, not bytes: every byte that does not continue one. -1 when
- * the text holds a control character (a title is one line shown to
- * every member). */
+/*
+ * Characters a title may not hold: it is one line shown to every member,
+ * so no control characters (C0, DEL, C1), line or paragraph separators,
+ * invisible characters or direction overrides that could make it read as
+ * something else.
+ */
+static bool unfit_for_a_title(unsigned long c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2069) || c == 0xfeff;
+}
+
+/* The code point starting at p (valid UTF-8), and its length in *len. */
+static unsigned long decode(const unsigned char *p, int *len)
+{
+	if (p[0] < 0x80) {
+		*len = 1;
+		return p[0];
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		*len = 2;
+		return ((p[0] & 0x1fUL) << 6) | (p[1] & 0x3f);
+	}
+	if ((p[0] & 0xf0) == 0xe0) {
+		*len = 3;
+		return ((p[0] & 0x0fUL) << 12) | ((p[1] & 0x3fUL) << 6) |
+		       (p[2] & 0x3f);
+	}
+	*len = 4;
+	return ((p[0] & 0x07UL) << 18) | ((p[1] & 0x3fUL) << 12) |
+	       ((p[2] & 0x3fUL) << 6) | (p[3] & 0x3f);
+}
+
+/* Characters, not bytes; -1 when one is unfit for a title or the title is
+ * nothing but spaces. */
 static long count_characters(const char *text)
 {
+	const unsigned char *p = (const unsigned char *)text;
+	bool visible = false;
 	long n = 0;
+	int len;
 
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
+	while (*p) {
+		unsigned long c = decode(p, &len);
+
+		if (unfit_for_a_title(c))
 			return -1;
-		if ((*p & 0xc0) != 0x80)
-			n++;
+		visible = visible || c != ' ';
+		n++;
+		p += len;
 	}
-	return n;
+	return visible ? n : -1;
 }
 
 const struct bridge_failure *bridge_param_title(struct bridge_reply *r,

@@ -16,6 +16,27 @@ static bool in_own_inbox(const struct chat_topics *t, const char *user,
 	       topic[plen + ulen] == '/';
 }
 
+/*
+ * A subscription under one's own inbox: the whole inbox, or one of the
+ * topics the server publishes there. Nothing else, so that a client
+ * cannot make the broker hold any number of distinct filters.
+ */
+static bool own_inbox_filter(const struct chat_topics *t, const char *user,
+			     const char *filter)
+{
+	static const char *const leaves[] = {"#", "+", "msg", "resp",
+					     "event", "typing", "blob"};
+	size_t plen = strlen(t->inbox_prefix), ulen = strlen(user);
+	const char *leaf = filter + plen + ulen + 1;
+
+	if (!in_own_inbox(t, user, filter))
+		return false;
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		if (strcmp(leaf, leaves[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool is_upload_topic(const struct chat_topics *t, const char *topic)
 {
 	char id[CHAT_ID_MAX + 1];
@@ -44,10 +65,12 @@ static bool user_allows(const struct chat_topics *t, const char *user,
 {
 	switch (access) {
 	case CHAT_ACCESS_READ:
-	case CHAT_ACCESS_SUBSCRIBE:
 		/* Key changes are public; presence and broadcast topics are
 		 * decided by the plugin's core, which knows the members. */
 		return in_own_inbox(t, user, topic) ||
+		       chat_topic_keys_user(t, topic) != NULL;
+	case CHAT_ACCESS_SUBSCRIBE:
+		return own_inbox_filter(t, user, topic) ||
 		       chat_topic_keys_user(t, topic) != NULL;
 	case CHAT_ACCESS_WRITE:
 		return !retain && (strcmp(topic, t->request) == 0 ||

@@ -10,10 +10,11 @@
 #define FIRST_BACKOFF_MS 1000
 /* A record without failures for this long is forgotten. */
 #define QUIET_MS (10 * 60 * 1000)
-/* Beyond this many records new names and addresses are not tracked: a
- * spray of invented names cannot exhaust memory. */
+/* At most this many records: past it, the oldest one not enforcing a
+ * period makes room, so a spray of invented names can neither exhaust
+ * memory nor switch the back-off off. */
 #define MAX_RECORDS 100000
-/* "u/" + user id or "a/" + address: '/' is in neither. */
+/* "u/" + user id + "/" + address, or "a/" + address: '/' is in neither. */
 #define KEY_MAX 128
 
 struct failure_record {
@@ -48,20 +49,43 @@ void chat_auth_backoff_clear(struct chat_auth_backoff *b)
 		forget(b, r);
 }
 
-static bool make_key(char key[KEY_MAX], char kind, const char *name)
+/* The record of a user name tried from an address ('u'), or of an
+ * address ('a', user NULL). */
+static bool make_key(char key[KEY_MAX], char kind, const char *user,
+		     const char *address)
 {
-	return name && snprintf(key, KEY_MAX, "%c/%s", kind, name) < KEY_MAX;
+	if (address == NULL || (kind == 'u' && user == NULL))
+		return false;
+	if (kind == 'a')
+		return snprintf(key, KEY_MAX, "a/%s", address) < KEY_MAX;
+	return snprintf(key, KEY_MAX, "u/%s/%s", user, address) < KEY_MAX;
 }
 
 static struct failure_record *find(struct chat_auth_backoff *b, char kind,
-				   const char *name)
+				   const char *user, const char *address)
 {
 	struct failure_record *r = NULL;
 	char key[KEY_MAX];
 
-	if (make_key(key, kind, name))
+	if (make_key(key, kind, user, address))
 		HASH_FIND_STR(b->by_key, key, r);
 	return r;
+}
+
+/* Makes room by forgetting the oldest record that enforces nothing now.
+ * false when every record does. */
+static bool evict_one(struct chat_auth_backoff *b, long long now_ms)
+{
+	struct failure_record *r, *tmp;
+
+	HASH_ITER(hh, b->by_key, r, tmp)
+	{
+		if (r->blocked_until_ms <= now_ms) {
+			forget(b, r);
+			return true;
+		}
+	}
+	return false;
 }
 
 static long long remaining(const struct failure_record *r, long long now_ms)
@@ -73,22 +97,23 @@ static long long remaining(const struct failure_record *r, long long now_ms)
 long long chat_auth_backoff_wait(struct chat_auth_backoff *b, const char *user,
 				 const char *address, long long now_ms)
 {
-	long long by_user = remaining(find(b, 'u', user), now_ms);
-	long long by_address = remaining(find(b, 'a', address), now_ms);
+	long long by_user = remaining(find(b, 'u', user, address), now_ms);
+	long long by_address = remaining(find(b, 'a', NULL, address), now_ms);
 
 	return by_user > by_address ? by_user : by_address;
 }
 
 static void count_failure(struct chat_auth_backoff *b, char kind,
-			  const char *name, long free_failures,
-			  long long now_ms)
+			  const char *user, const char *address,
+			  long free_failures, long long now_ms)
 {
-	struct failure_record *r = find(b, kind, name);
+	struct failure_record *r = find(b, kind, user, address);
 	char key[KEY_MAX];
 	long long delay = FIRST_BACKOFF_MS;
 
 	if (r == NULL) {
-		if (b->count >= MAX_RECORDS || !make_key(key, kind, name))
+		if (!make_key(key, kind, user, address) ||
+		    (b->count >= MAX_RECORDS && !evict_one(b, now_ms)))
 			return;
 		r = calloc(1, sizeof(*r) + strlen(key) + 1);
 		if (r == NULL)
@@ -111,15 +136,14 @@ void chat_auth_backoff_failed(struct chat_auth_backoff *b, const char *user,
 			      const char *address, long long now_ms)
 {
 	if (user)
-		count_failure(b, 'u', user, b->free_per_user, now_ms);
-	if (address)
-		count_failure(b, 'a', address, b->free_per_address, now_ms);
+		count_failure(b, 'u', user, address, b->free_per_user, now_ms);
+	count_failure(b, 'a', NULL, address, b->free_per_address, now_ms);
 }
 
 void chat_auth_backoff_succeeded(struct chat_auth_backoff *b,
-				 const char *user)
+				 const char *user, const char *address)
 {
-	struct failure_record *r = find(b, 'u', user);
+	struct failure_record *r = find(b, 'u', user, address);
 
 	if (r)
 		forget(b, r);

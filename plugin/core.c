@@ -233,7 +233,8 @@ static bool auth_user(struct chat_plugin *p, const struct chat_client_info *ci,
 	if (!check_token(p, ci, CHAT_ACCOUNT_USER, password, password_len,
 			 &device_id))
 		return false;
-	chat_auth_backoff_succeeded(&p->auth_backoff, ci->username);
+	chat_auth_backoff_succeeded(&p->auth_backoff, ci->username,
+				    ci->address);
 	if (!chat_sessions_may_use(&p->sessions, ci->client_id, ci->username))
 		return refuse_auth(p, ci, "client id in use by another user");
 	/* Taking over one's own live connection replaces it: no new one. */
@@ -301,10 +302,6 @@ static bool acl_decide(struct chat_plugin *p,
 static bool within_subscription_cap(struct chat_plugin *p,
 				    const struct chat_acl_request *req)
 {
-	if (req->access == CHAT_ACCESS_UNSUBSCRIBE) {
-		chat_sessions_unsubscribe(&p->sessions, req->client_id);
-		return true;
-	}
 	if (req->access != CHAT_ACCESS_SUBSCRIBE ||
 	    chat_sessions_subscribe(
 		    &p->sessions, req->client_id,
@@ -318,18 +315,28 @@ static bool within_subscription_cap(struct chat_plugin *p,
 	return false;
 }
 
+/* Key topics are public, but only those of users that exist: a client
+ * cannot make the broker hold filters for invented names. */
+static bool keys_topic_of_a_user(struct chat_plugin *p, const char *topic)
+{
+	const char *user = chat_topic_keys_user(&p->topics, topic);
+
+	return user == NULL ||
+	       chat_store_user_exists(p->store, user) == CHAT_STORE_OK;
+}
+
 bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 {
 	if (!acl_decide(p, req))
 		return false;
 	/* Deliveries, the hot path, end here. */
-	if (req->access != CHAT_ACCESS_SUBSCRIBE &&
-	    req->access != CHAT_ACCESS_UNSUBSCRIBE)
+	if (req->access != CHAT_ACCESS_SUBSCRIBE)
 		return true;
 	if (req->client_id == NULL || req->username == NULL ||
 	    strcmp(req->username, p->opts.service_user) == 0)
 		return true;
-	return within_subscription_cap(p, req);
+	return keys_topic_of_a_user(p, req->topic) &&
+	       within_subscription_cap(p, req);
 }
 
 bool chat_on_message(struct chat_plugin *p, const struct chat_client_info *ci,

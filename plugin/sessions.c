@@ -279,14 +279,6 @@ bool chat_sessions_subscribe(struct chat_sessions *s, const char *client_id,
 	return true;
 }
 
-void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id)
-{
-	struct session_entry *e = find(s, client_id);
-
-	if (e && e->subscriptions > 0)
-		e->subscriptions--;
-}
-
 void chat_sessions_request_started(struct chat_sessions *s,
 				   const char *client_id, long long now_ms)
 {

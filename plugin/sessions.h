@@ -73,14 +73,13 @@ void chat_sessions_each_of_device(struct chat_sessions *s,
 
 /* Requests forwarded for client_id and not answered yet. */
 /*
- * Counts a SUBSCRIBE of the connection with that client id; false when it
- * already made max (the count starts again at every connection: a durable
- * session keeps what earlier connections subscribed). An UNSUBSCRIBE
- * gives one back.
+ * Counts a subscription (one filter) of the connection with that client
+ * id; false when it already made max. Unsubscribing gives nothing back:
+ * the broker's UNSUBSCRIBE check cannot tell a filter that was subscribed
+ * from one that was not. The count starts again at every connection.
  */
 bool chat_sessions_subscribe(struct chat_sessions *s, const char *client_id,
 			     unsigned max);
-void chat_sessions_unsubscribe(struct chat_sessions *s, const char *client_id);
 
 int chat_sessions_requests_of(struct chat_sessions *s, const char *client_id);
 void chat_sessions_request_started(struct chat_sessions *s,

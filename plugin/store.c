@@ -298,6 +298,21 @@ enum chat_store_result chat_store_hides_presence(struct chat_store *store,
 	return result == CHAT_STORE_ERROR ? CHAT_STORE_ERROR : CHAT_STORE_OK;
 }
 
+enum chat_store_result chat_store_user_exists(struct chat_store *store,
+					      const char *user)
+{
+	enum chat_store_result result;
+	sqlite3_stmt *stmt;
+
+	if (ensure_open(store) != 0)
+		return CHAT_STORE_ERROR;
+	stmt = store->stmt[STMT_HIDES];
+	sqlite3_bind_text(stmt, 1, user, -1, SQLITE_STATIC);
+	result = step_first(store, stmt);
+	finish(stmt);
+	return result;
+}
+
 enum chat_store_result chat_store_share_conversation(struct chat_store *store,
 						     const char *a,
 						     const char *b,

@@ -80,6 +80,10 @@ enum chat_store_result chat_store_hides_presence(struct chat_store *store,
 						 const char *user,
 						 bool *hidden);
 
+/* CHAT_STORE_OK when the user exists, CHAT_STORE_NOT_FOUND when not. */
+enum chat_store_result chat_store_user_exists(struct chat_store *store,
+					      const char *user);
+
 /* Whether a and b are both current members of some conversation. */
 enum chat_store_result chat_store_share_conversation(struct chat_store *store,
 						     const char *a,

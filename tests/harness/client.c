@@ -111,6 +111,19 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count,
 	pthread_mutex_unlock(&c->lock);
 }
 
+static void on_unsubscribe(struct mosquitto *mosq, void *obj, int mid,
+                           const mosquitto_property *props)
+{
+	struct test_client *c = obj;
+
+	(void)mosq;
+	(void)props;
+	pthread_mutex_lock(&c->lock);
+	add_ack_locked(c, mid, 0);
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason,
                        const mosquitto_property *props)
 {
@@ -188,6 +201,7 @@ static int setup_mosquitto(struct test_client *c,
 	mosquitto_connect_v5_callback_set(c->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(c->mosq, on_disconnect);
 	mosquitto_subscribe_v5_callback_set(c->mosq, on_subscribe);
+	mosquitto_unsubscribe_v5_callback_set(c->mosq, on_unsubscribe);
 	mosquitto_publish_v5_callback_set(c->mosq, on_publish);
 	mosquitto_message_v5_callback_set(c->mosq, on_message);
 	mosquitto_reconnect_delay_set(c->mosq, 1, 1, false);

@@ -63,6 +63,18 @@ int test_client_subscribe(struct test_client *c, const char *filter, int qos)
 	return wait_ack(c, mid, test_timeout_ms(ACK_TIMEOUT_MS));
 }
 
+int test_client_unsubscribe(struct test_client *c, const char *filter)
+{
+	int mid = 0, rc = mosquitto_unsubscribe(c->mosq, &mid, filter);
+
+	if (rc != MOSQ_ERR_SUCCESS) {
+		test_log("%s: unsubscribe %s: %s", c->client_id, filter,
+		         mosquitto_strerror(rc));
+		return -1;
+	}
+	return wait_ack(c, mid, test_timeout_ms(ACK_TIMEOUT_MS));
+}
+
 int test_client_publish(struct test_client *c, const char *topic,
                         const void *payload, int len, int qos, bool retain,
                         int *mid)

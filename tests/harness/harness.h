@@ -374,6 +374,9 @@ void test_client_close(struct test_client *c);
  * frees the client. */
 void test_client_drop(struct test_client *c);
 
+/* Sends UNSUBSCRIBE and waits for the UNSUBACK: 0, or -1. */
+int test_client_unsubscribe(struct test_client *c, const char *filter);
+
 /* Connects as user with password (MQTT mqtt_version, 4 or 5) and closes
  * again at once. Returns the CONNACK code (0: accepted) or a
  * TEST_CONNACK_ value. */

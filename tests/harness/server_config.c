@@ -61,6 +61,7 @@ static void write_broker_part(FILE *f, const struct chat_server *srv)
 	put_line(f, "", line, extra, used);
 	put_line(f, "", "autosave_interval 300", extra, used);
 	put_line(f, "", "max_queued_messages 1000", extra, used);
+	put_line(f, "", "max_queued_bytes 16777216", extra, used);
 	put_line(f, "", "max_inflight_messages 20", extra, used);
 	put_line(f, "", "message_size_limit 1048576", extra, used);
 	put_line(f, "", "max_packet_size 1100000", extra, used);

@@ -138,17 +138,27 @@ CHAT_TEST(a_connection_may_hold_only_so_many_subscriptions)
 	chat_fixture_scene(fx, &cfg, &s);
 	/* The inbox is one; four more fit. */
 	for (int i = 0; i < 4; i++) {
-		snprintf(filter, sizeof(filter), TEST_PREFIX "/u/alice/x%d", i);
+		static const char *const leaves[] = {"msg", "resp", "event",
+		                                     "typing"};
+
+		snprintf(filter, sizeof(filter), TEST_PREFIX "/u/alice/%s",
+		         leaves[i]);
 		assert_int_equal(test_client_subscribe(s.alice, filter, 1), 1);
 	}
-	assert_int_equal(test_client_subscribe(s.alice, TEST_PREFIX "/u/alice/y",
-	                                       1),
-	                 0x80);
+	assert_int_equal(
+	    test_client_subscribe(s.alice, TEST_PREFIX "/u/alice/blob", 1),
+	    0x80);
+	/* Unsubscribing gives nothing back. */
+	assert_int_equal(
+	    test_client_unsubscribe(s.alice, TEST_PREFIX "/u/alice/msg"), 0);
+	assert_int_equal(
+	    test_client_subscribe(s.alice, TEST_PREFIX "/u/alice/msg", 1),
+	    0x80);
 	assert_true(test_file_contains(s.srv->broker_log,
 	                               "subscriptions on one connection"));
 	/* The connection keeps working, and others are not affected. */
-	assert_int_equal(test_client_subscribe(s.bob, TEST_PREFIX "/u/bob/z", 1),
-	                 1);
+	assert_int_equal(
+	    test_client_subscribe(s.bob, TEST_PREFIX "/u/bob/msg", 1), 1);
 	assert_alice_reaches_bob(&s, "capped");
 }
 

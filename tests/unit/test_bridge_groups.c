@@ -414,6 +414,23 @@ static void test_create_group_refuses_bad_requests(void **state)
 	                 "{\"id\":\"e8\",\"op\":\"create_group\","
 	                 "\"title\":\"one\\u0001two\"}"),
 	             "bad_request", "control");
+	{
+		static const char *const unfit[] = {
+		    "a\\u0085b", "a\\u2028b", "\\u202eevil", "a\\u200bb",
+		    "\\ufeffa", "   "};
+
+		for (size_t i = 0; i < sizeof(unfit) / sizeof(unfit[0]); i++)
+			assert_error(
+			    ask(f, "alice",
+			        "{\"id\":\"e9\",\"op\":\"create_group\","
+			        "\"title\":\"%s\"}",
+			        unfit[i]),
+			    "bad_request", "title");
+	}
+	/* Other scripts and symbols are fine. */
+	expect_ok(ask(f, "alice",
+	              "{\"id\":\"e10\",\"op\":\"create_group\","
+	              "\"title\":\" \\u05e9\\u05dc\\u05d5\\u05dd \\ud83d\\ude00\"}"));
 	/* 100 characters are fine, however many bytes they take. */
 	title[0] = '\0';
 	for (int i = 0; i < 100; i++)
@@ -422,7 +439,7 @@ static void test_create_group_refuses_bad_requests(void **state)
 	    f, "alice",
 	    "{\"id\":\"e7\",\"op\":\"create_group\",\"title\":\"%s\"}", title));
 	assert_int_equal(query_int(f->db, "SELECT COUNT(*) FROM conversations"),
-	                 1);
+	                 2);
 }
 
 /* A user in thousands of conversations lists them page by page. */

@@ -442,28 +442,30 @@ static void auth_backoff_starts_after_the_free_failures_and_doubles(
 	void **state)
 {
 	struct chat_auth_backoff b;
+	const char *a1 = "10.0.0.1";
 
 	(void)state;
 	chat_auth_backoff_init(&b, 2, 100, 5000);
-	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
-	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
+	chat_auth_backoff_failed(&b, "alice", a1, T0);
+	chat_auth_backoff_failed(&b, "alice", a1, T0);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", a1, T0), 0);
+	chat_auth_backoff_failed(&b, "alice", a1, T0);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", a1, T0), 1000);
+	/* Failures from one address do not lock alice out of another, nor
+	 * bob out of this one. */
 	assert_int_equal(chat_auth_backoff_wait(&b, "alice", "10.0.0.9", T0),
 			 0);
-	chat_auth_backoff_failed(&b, "alice", "10.0.0.1", T0);
-	assert_int_equal(chat_auth_backoff_wait(&b, "alice", "10.0.0.9", T0),
-			 1000);
-	assert_int_equal(chat_auth_backoff_wait(&b, "bob", "10.0.0.1", T0), 0);
-	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 1000);
-	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 1000),
+	assert_int_equal(chat_auth_backoff_wait(&b, "bob", a1, T0), 0);
+	chat_auth_backoff_failed(&b, "alice", a1, T0 + 1000);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", a1, T0 + 1000),
 			 2000);
-	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 3000);
-	chat_auth_backoff_failed(&b, "alice", NULL, T0 + 7000);
+	chat_auth_backoff_failed(&b, "alice", a1, T0 + 3000);
+	chat_auth_backoff_failed(&b, "alice", a1, T0 + 7000);
 	/* 4 s, then 8 s capped at 5 s. */
-	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 7000),
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", a1, T0 + 7000),
 			 5000);
-	chat_auth_backoff_succeeded(&b, "alice");
-	assert_int_equal(chat_auth_backoff_wait(&b, "alice", NULL, T0 + 7000),
-			 0);
+	chat_auth_backoff_succeeded(&b, "alice", a1);
+	assert_int_equal(chat_auth_backoff_wait(&b, "alice", a1, T0 + 7000), 0);
 	chat_auth_backoff_clear(&b);
 }
 
@@ -480,14 +482,38 @@ static void auth_backoff_by_address_and_forgetting(void **state)
 			 1000);
 	assert_int_equal(chat_auth_backoff_wait(&b, "dave", "10.0.0.2", T0),
 			 0);
-	/* A name too long to be a key is simply not tracked. */
+	/* A name too long to be a key is counted for its address only. */
 	memset(long_name, 'x', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	chat_auth_backoff_failed(&b, long_name, NULL, T0);
+	chat_auth_backoff_failed(&b, long_name, "10.0.0.3", T0);
+	/* a/10.0.0.1, u/carol/10.0.0.1, a/10.0.0.3 */
 	chat_auth_backoff_expire(&b, T0 + 60 * 1000);
-	assert_int_equal(b.count, 2);
+	assert_int_equal(b.count, 3);
 	chat_auth_backoff_expire(&b, T0 + 11 * 60 * 1000);
 	assert_int_equal(b.count, 0);
+	chat_auth_backoff_clear(&b);
+}
+
+/* A table filled with invented names still tracks new ones. */
+static void auth_backoff_keeps_working_when_its_table_is_full(void **state)
+{
+	struct chat_auth_backoff b;
+	char name[32], address[32];
+
+	(void)state;
+	chat_auth_backoff_init(&b, 1, 1000000, 60000);
+	for (int i = 0; i < 60000; i++) {
+		snprintf(name, sizeof(name), "junk%d", i);
+		snprintf(address, sizeof(address), "10.%d.%d.%d", i >> 16,
+			 (i >> 8) & 255, i & 255);
+		chat_auth_backoff_failed(&b, name, address, T0);
+	}
+	assert_int_equal(b.count, 100000);
+	chat_auth_backoff_failed(&b, "victim", "9.9.9.9", T0 + 1);
+	chat_auth_backoff_failed(&b, "victim", "9.9.9.9", T0 + 1);
+	assert_int_equal(chat_auth_backoff_wait(&b, "victim", "9.9.9.9", T0 + 1),
+			 1000);
+	assert_int_equal(b.count, 100000);
 	chat_auth_backoff_clear(&b);
 }
 
@@ -536,6 +562,8 @@ int main(void)
 		cmocka_unit_test(
 			auth_backoff_starts_after_the_free_failures_and_doubles),
 		cmocka_unit_test(auth_backoff_by_address_and_forgetting),
+		cmocka_unit_test(
+			auth_backoff_keeps_working_when_its_table_is_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
