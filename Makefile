@@ -238,7 +238,7 @@ $(BUILD)/tests/integration/test_e2e: $(BUILD)/obj/tests/integration/test_e2e.o $
 # minutes, reports in $(BUILD)/valgrind/). Not part of `make test`.
 VALGRIND_TESTS := $(addprefix $(BUILD)/tests/integration/test_,\
 	messaging sync groups group_admin channels receipts hostile auth access \
-	presence typing devices)
+	presence typing devices abuse hostile_mqtt)
 
 .PHONY: valgrind valgrind-run
 valgrind:

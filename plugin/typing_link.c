@@ -22,6 +22,7 @@ static bool typing_state(const char *payload, size_t len, bool *typing)
 {
 	const cJSON *item;
 	cJSON *root;
+	bool ok;
 
 	*typing = true;
 	if (len == 0)
@@ -35,10 +36,11 @@ static bool typing_state(const char *payload, size_t len, bool *typing)
 		return false;
 	}
 	item = cJSON_GetObjectItemCaseSensitive(root, "typing");
+	ok = item == NULL || cJSON_IsBool(item);
 	if (cJSON_IsBool(item))
 		*typing = cJSON_IsTrue(item);
 	cJSON_Delete(root);
-	return item == NULL || cJSON_IsBool(item);
+	return ok;
 }
 
 struct typing_fanout {
