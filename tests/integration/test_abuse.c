@@ -54,7 +54,6 @@ CHAT_TEST(failed_logins_lock_out_that_user_for_a_while_and_nobody_else)
 	blocked = test_now_ms();
 	assert_true(try_connect(s.srv, "alice", s.alice_token) > 0);
 	assert_int_equal(try_connect(s.srv, "bob", s.bob_token), 0);
-	assert_true(test_file_contains(s.srv->broker_log, "too many failed logins"));
 
 	/* Over once the period is: the right token works again. */
 	test_sleep_ms((int)(blocked + BACKOFF_MS + 200 - test_now_ms()));
@@ -70,6 +69,9 @@ CHAT_TEST(failed_logins_lock_out_that_user_for_a_while_and_nobody_else)
 	blocked = test_now_ms();
 	test_sleep_ms(BACKOFF_MS + 200);
 	assert_true(try_connect(s.srv, "alice", s.alice_token) > 0);
+	/* Said in the log (checked here, where no other refusal shares
+	 * the log's allowance of refusal lines per second). */
+	assert_true(test_file_contains(s.srv->broker_log, "too many failed logins"));
 	test_sleep_ms((int)(blocked + 2 * BACKOFF_MS + 200 - test_now_ms()));
 	assert_int_equal(try_connect(s.srv, "alice", s.alice_token), 0);
 	/* Connected users were never touched. */
