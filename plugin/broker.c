@@ -43,6 +43,7 @@ static void flush_outbox(struct chat_plugin *p)
 {
 	struct chat_publish *list = chat_outbox_take(&p->outbox), *pub;
 
+	chat_direct_answers(p, list);
 	for (pub = list; pub; pub = pub->next) {
 		int rc = mosquitto_broker_publish(pub->client_id, pub->topic,
 						  (int)pub->len, pub->payload,

@@ -94,6 +94,7 @@ int chat_plugin_setup(struct chat_plugin *p, const struct chat_options *opts,
 void chat_plugin_teardown(struct chat_plugin *p)
 {
 	chat_outbox_clear(&p->outbox);
+	chat_directed_clear(&p->directed);
 	chat_kicks_clear(&p->kicks);
 	chat_handoff_free(&p->handoff);
 	chat_pending_clear(&p->pending);
@@ -330,6 +331,12 @@ bool chat_on_acl(struct chat_plugin *p, const struct chat_acl_request *req)
 	if (!acl_decide(p, req))
 		return false;
 	/* Deliveries, the hot path, end here. */
+	if (req->access == CHAT_ACCESS_READ)
+		return p->directed.count == 0 ||
+		       chat_directed_check(&p->directed, req->client_id,
+					   req->topic, req->payload,
+					   req->payload_len) !=
+			   CHAT_DIRECTED_DENY;
 	if (req->access != CHAT_ACCESS_SUBSCRIBE)
 		return true;
 	if (req->client_id == NULL || req->username == NULL ||
@@ -472,8 +479,20 @@ static void expire_lost_requests(struct chat_plugin *p, long long now_ms)
 	chat_sessions_expire_requests(&p->sessions, now_ms, REQUEST_LOST_MS);
 }
 
+void chat_direct_answers(struct chat_plugin *p, struct chat_publish *list)
+{
+	for (; list; list = list->next)
+		if (list->client_id &&
+		    strcmp(list->client_id, p->opts.service_client_id) != 0 &&
+		    chat_directed_add(&p->directed, list->client_id,
+				      list->topic, list->payload,
+				      list->len) == 0)
+			list->client_id = NULL;
+}
+
 void chat_on_tick(struct chat_plugin *p, long long now_ms)
 {
+	chat_directed_tick(&p->directed);
 	p->reloading = false;
 	p->last_tick_ms = now_ms;
 	if (chat_handoff_flush(&p->handoff, &p->outbox) != 0)

@@ -12,6 +12,7 @@
 #include "acl.h"
 #include "auth_backoff.h"
 #include "contacts.h"
+#include "directed.h"
 #include "errors.h"
 #include "handoff.h"
 #include "ids.h"
@@ -68,6 +69,7 @@ struct chat_plugin {
 	bool idgen_seeded;
 	struct chat_handoff handoff;
 	struct chat_outbox outbox;
+	struct chat_directed directed; /* answers for one connection */
 	struct chat_kicks kicks;
 	struct chat_revocation_mark revocations; /* read up to here */
 	bool revocations_primed;
@@ -109,6 +111,11 @@ void chat_on_disconnect(struct chat_plugin *p,
 			const struct chat_client_info *ci);
 void chat_on_reload(struct chat_plugin *p);
 void chat_on_tick(struct chat_plugin *p, long long now_ms);
+
+/* Readdresses the answers in a list taken from the outbox to their inbox
+ * topic, before the broker gets them (see directed.h). Publishes for the
+ * bridge stay addressed to its client id. */
+void chat_direct_answers(struct chat_plugin *p, struct chat_publish *list);
 
 /* Handlers of client publishes (plugin/client_publish.c). */
 bool chat_handle_send(struct chat_plugin *p, const struct chat_client_info *ci,

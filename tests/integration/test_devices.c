@@ -3,7 +3,8 @@
  * `devices` lists the user's own devices, `whoami` names the device of the
  * asking connection, and `revoke_device` closes the revoked device's
  * connections within a second and refuses its token from then on; only
- * one's own devices can be revoked.
+ * one's own devices can be revoked. An answer reaches only the device
+ * that asked, even an answer identical to another device's.
  */
 #include "../harness/fixture.h"
 #include "../harness/presence.h"
@@ -163,6 +164,51 @@ CHAT_TEST(revoking_a_device_of_another_user_is_no_such_device)
 	assert_non_null(again);
 }
 
+static size_t answers_received(struct test_client *c)
+{
+	struct test_match resp = {.kind = "resp"};
+	size_t mark = test_client_mark(c), count = 0;
+
+	for (size_t i = 0; i < mark; i++)
+		count += test_entry_matches(c, test_client_entry(c, i), &resp);
+	return count;
+}
+
+CHAT_TEST(an_answer_reaches_only_the_device_that_asked)
+{
+	char laptop_token[TEST_TOKEN_MAX];
+	char phone_id[TEST_ID_MAX], laptop_id[TEST_ID_MAX];
+	struct test_client *laptop;
+	size_t phone_before, laptop_before;
+	struct chat_scene s;
+
+	chat_fixture_scene(fx, NULL, &s);
+	assert_int_equal(chat_server_ctl(s.srv, laptop_token,
+	                                 sizeof(laptop_token), "device", "add",
+	                                 "alice", NULL),
+	                 0);
+	laptop = chat_fixture_connect(s.srv, "alice", laptop_token);
+	test_client_quiet(s.alice, 200);
+	phone_before = answers_received(s.alice);
+	laptop_before = answers_received(laptop);
+	whoami(s.alice, phone_id);
+	whoami(laptop, laptop_id);
+	whoami(s.alice, phone_id);
+	/* The same request from both: the same answer, one copy each. */
+	assert_int_equal(test_client_request_send_as(s.alice,
+	                                             "{\"op\":\"nonsense\"}",
+	                                             "twin"),
+	                 0);
+	assert_int_equal(test_client_request_send_as(laptop,
+	                                             "{\"op\":\"nonsense\"}",
+	                                             "twin"),
+	                 0);
+	test_client_quiet(s.alice, 500);
+	test_client_quiet(laptop, 500);
+	assert_int_equal(answers_received(s.alice), phone_before + 3);
+	assert_int_equal(answers_received(laptop), laptop_before + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +218,7 @@ int main(void)
 	        a_revoked_own_device_is_closed_within_a_second_and_its_token_refused),
 	    CHAT_TEST_ENTRY(
 	        revoking_a_device_of_another_user_is_no_such_device),
+	    CHAT_TEST_ENTRY(an_answer_reaches_only_the_device_that_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

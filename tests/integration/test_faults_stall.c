@@ -249,11 +249,99 @@ CHAT_TEST(a_hung_device_slows_nobody_and_costs_bounded_memory)
 	free(during.ms);
 }
 
+/*
+ * A device that keeps asking for large answers and never reads them: the
+ * broker drops what its queue for that device cannot hold, and frees what
+ * it drops. (mosquitto 2.0.11 keeps a dropped publish addressed to one
+ * client id for good, so answers must not be sent that way.)
+ */
+#define ASKER_QUEUED   20
+#define ASKER_INFLIGHT 20
+#define ASKER_REQUESTS_PER_S 100
+#define ASKER_MS       10000
+#define BACKLOG        40
+/* Each answer is a page of up to 256 KiB of the backlog. */
+#define PAGE_KIB 256
+/* What the broker may hold for the device, twice for the allocator's
+ * slack, plus 16 MiB for everything else that varies. Leaking the dropped
+ * answers instead would add about ASKER_MS / 1000 *
+ * ASKER_REQUESTS_PER_S * PAGE_KIB, some 250 MiB. */
+#define ASKER_BUDGET_KIB                                                       \
+	(2L * (ASKER_QUEUED + ASKER_INFLIGHT) * PAGE_KIB + 16L * 1024)
+
+CHAT_TEST(a_device_that_asks_and_never_reads_costs_bounded_memory)
+{
+	static const struct chat_server_config cfg = {
+	    .broker_lines = {"max_queued_messages " VALUE(ASKER_QUEUED),
+	                     "max_inflight_messages " VALUE(ASKER_INFLIGHT)},
+	    .plugin_options = {
+	        "user_request_rate " VALUE(ASKER_REQUESTS_PER_S),
+	        "user_request_burst " VALUE(ASKER_REQUESTS_PER_S)}};
+	static char body[BODY_BYTES + 1];
+	char ann_token[TEST_TOKEN_MAX], sid_token[TEST_TOKEN_MAX];
+	char convo[TEST_ID_MAX], cmid[TEST_CMID_MAX], request[256];
+	struct raw_mqtt asker = {-1};
+	struct chat_server *srv = chat_fixture_server(fx, &cfg);
+	struct test_client *ann;
+	long rss_before, rss_max = 0, kib;
+	long long end, due;
+	int asked = 0;
+
+	chat_fixture_user(srv, "ann", ann_token);
+	chat_fixture_user(srv, "sid", sid_token);
+	chat_fixture_direct(srv, "ann", "sid", convo);
+	ann = chat_fixture_connect(srv, "ann", ann_token);
+	memset(body, '.', BODY_BYTES);
+	for (int i = 0; i < BACKLOG; i++) {
+		snprintf(cmid, sizeof(cmid), "b%d", i);
+		assert_int_equal(test_client_send(ann, convo, cmid, body, NULL),
+		                 0);
+		assert_non_null(test_client_wait_tick(ann, convo, cmid, WAIT));
+	}
+	assert_int_equal(test_stalled_subscriber(&asker, srv->port, "sid",
+	                                         sid_token, "sid-asker",
+	                                         STALLED_RCVBUF),
+	                 0);
+	rss_before = test_process_rss_kib(srv->broker.pid);
+	end = test_now_ms() + ASKER_MS;
+	for (due = test_now_ms(); test_now_ms() < end;
+	     due += 1000 / ASKER_REQUESTS_PER_S) {
+		int len = snprintf(request, sizeof(request),
+		                   "{\"id\":\"r%d\",\"op\":\"sync\","
+		                   "\"convo\":\"%s\",\"after\":0,"
+		                   "\"limit\":%d}",
+		                   asked++, convo, BACKLOG);
+
+		assert_int_equal(raw_mqtt_publish(&asker, TEST_PREFIX "/req",
+		                                  request, (size_t)len, 0, 0,
+		                                  false),
+		                 0);
+		kib = test_process_rss_kib(srv->broker.pid);
+		if (kib > rss_max)
+			rss_max = kib;
+		while (test_now_ms() < due)
+			test_sleep_ms(1);
+	}
+	/* The broker is still there for everyone else. */
+	assert_int_equal(test_client_send(ann, convo, "after", "still here",
+	                                  NULL),
+	                 0);
+	assert_non_null(test_client_wait_tick(ann, convo, "after", WAIT));
+	print_message("%d requests from a device that never reads: broker "
+	              "RSS %ld KiB before, %ld KiB at most (budget +%ld KiB)\n",
+	              asked, rss_before, rss_max, ASKER_BUDGET_KIB);
+	if (!test_sanitized())
+		assert_true(rss_max - rss_before <= ASKER_BUDGET_KIB);
+	raw_mqtt_drop(&asker);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    CHAT_TEST_ENTRY(
 	        a_hung_device_slows_nobody_and_costs_bounded_memory),
+	    CHAT_TEST_ENTRY(
+	        a_device_that_asks_and_never_reads_costs_bounded_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
-/* The plugin's in-memory state: message ids, pending hand-offs and
- * client-id ownership. */
+/* The plugin's in-memory state: message ids, pending hand-offs,
+ * client-id ownership and answers meant for one connection. */
 #include "idgen.h"
 #include "plugin/auth_backoff.h"
+#include "plugin/directed.h"
 #include "plugin/inflight.h"
 #include "plugin/limits.h"
 #include "plugin/pending.h"
@@ -533,6 +534,84 @@ static void typing_is_let_through_once_per_interval(void **state)
 	chat_typing_clear(&t);
 }
 
+#define RESP "chat/u/ann/resp"
+
+static void an_answer_reaches_only_the_connection_that_asked(void **state)
+{
+	struct chat_directed d = {0};
+
+	(void)state;
+	assert_int_equal(chat_directed_add(&d, "ann-phone", RESP, "{\"id\":1}",
+					   8),
+			 0);
+	/* Other messages, and the same topic with another payload, are
+	 * not answers. */
+	assert_int_equal(chat_directed_check(&d, "ann-laptop", RESP,
+					     "{\"id\":2}", 8),
+			 CHAT_DIRECTED_NONE);
+	assert_int_equal(chat_directed_check(&d, "ann-laptop",
+					     "chat/u/ann/msg", "{\"id\":1}", 8),
+			 CHAT_DIRECTED_NONE);
+	assert_int_equal(chat_directed_check(&d, "ann-laptop", RESP,
+					     "{\"id\":1}", 8),
+			 CHAT_DIRECTED_DENY);
+	assert_int_equal(chat_directed_check(&d, "ann-phone", RESP,
+					     "{\"id\":1}", 8),
+			 CHAT_DIRECTED_ALLOW);
+	/* Checked after the asker, and the asker's second subscription. */
+	assert_int_equal(chat_directed_check(&d, "ann-laptop", RESP,
+					     "{\"id\":1}", 8),
+			 CHAT_DIRECTED_DENY);
+	assert_int_equal(chat_directed_check(&d, "ann-phone", RESP,
+					     "{\"id\":1}", 8),
+			 CHAT_DIRECTED_DENY);
+	chat_directed_clear(&d);
+}
+
+static void identical_answers_go_once_to_each_asker(void **state)
+{
+	struct chat_directed d = {0};
+
+	(void)state;
+	assert_int_equal(chat_directed_add(&d, "a", RESP, "same", 4), 0);
+	assert_int_equal(chat_directed_add(&d, "b", RESP, "same", 4), 0);
+	/* The first copy routed serves both; c is no asker. */
+	assert_int_equal(chat_directed_check(&d, "b", RESP, "same", 4),
+			 CHAT_DIRECTED_ALLOW);
+	assert_int_equal(chat_directed_check(&d, "c", RESP, "same", 4),
+			 CHAT_DIRECTED_DENY);
+	assert_int_equal(chat_directed_check(&d, "a", RESP, "same", 4),
+			 CHAT_DIRECTED_ALLOW);
+	/* The second copy finds both served. */
+	assert_int_equal(chat_directed_check(&d, "a", RESP, "same", 4),
+			 CHAT_DIRECTED_DENY);
+	assert_int_equal(chat_directed_check(&d, "b", RESP, "same", 4),
+			 CHAT_DIRECTED_DENY);
+	chat_directed_clear(&d);
+}
+
+static void answers_are_forgotten_two_ticks_after_publishing(void **state)
+{
+	struct chat_directed d = {0};
+
+	(void)state;
+	assert_int_equal(chat_directed_add(&d, "a", RESP, "x", 1), 0);
+	chat_directed_tick(&d); /* the broker routes it in the next pass */
+	assert_int_equal(d.count, 1);
+	assert_int_equal(chat_directed_add(&d, "a", RESP, "y", 1), 0);
+	chat_directed_tick(&d);
+	assert_int_equal(d.count, 1);
+	assert_int_equal(chat_directed_check(&d, "b", RESP, "x", 1),
+			 CHAT_DIRECTED_NONE);
+	assert_int_equal(chat_directed_check(&d, "b", RESP, "y", 1),
+			 CHAT_DIRECTED_DENY);
+	chat_directed_tick(&d);
+	assert_int_equal(d.count, 0);
+	assert_int_equal(chat_directed_check(&d, "b", RESP, "y", 1),
+			 CHAT_DIRECTED_NONE);
+	chat_directed_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +641,10 @@ int main(void)
 		cmocka_unit_test(
 			auth_backoff_starts_after_the_free_failures_and_doubles),
 		cmocka_unit_test(auth_backoff_by_address_and_forgetting),
+		cmocka_unit_test(an_answer_reaches_only_the_connection_that_asked),
+		cmocka_unit_test(identical_answers_go_once_to_each_asker),
+		cmocka_unit_test(
+		    answers_are_forgotten_two_ticks_after_publishing),
 		cmocka_unit_test(
 			auth_backoff_keeps_working_when_its_table_is_full),
 	};
