@@ -7,8 +7,8 @@
  * file was uploaded for may download it, a chunk at a time.
  *
  * Every upload not deleted yet counts against its user's quota, with the
- * size it announced; a user's repeated upload of the same file counts
- * once.
+ * size it announced but at least BRIDGE_QUOTA_FILE_MIN_BYTES; a user's
+ * repeated upload of the same file counts once.
  */
 #include "request_ops.h"
 
@@ -124,10 +124,13 @@ static const struct bridge_failure *add_upload(struct bridge_change *c,
                                                const struct bridge_upload *u)
 {
 	struct bridge_reply *r = c->r;
-	long long used = 0;
-	int rc = bridge_store_quota_used(r->store, r->user, &used);
+	long long used = 0, size = u->size > BRIDGE_QUOTA_FILE_MIN_BYTES
+	                                 ? u->size
+	                                 : BRIDGE_QUOTA_FILE_MIN_BYTES;
+	int rc = bridge_store_quota_used(r->store, r->user,
+	                                 BRIDGE_QUOTA_FILE_MIN_BYTES, &used);
 
-	if (rc == SQLITE_OK && used + u->size > r->media->quota_bytes)
+	if (rc == SQLITE_OK && used + size > r->media->quota_bytes)
 		return &quota_exceeded;
 	if (rc == SQLITE_OK)
 		rc = bridge_store_add_upload(r->store, u);

@@ -24,6 +24,9 @@
 #define BRIDGE_FILE_MAX_BYTES                                                  \
 	(100LL * 1024 * 1024 + 24 + 17 * (100LL * 1024 * 1024 / BRIDGE_CHUNK_BYTES))
 #define BRIDGE_QUOTA_BYTES    (1024LL * 1024 * 1024)
+/* What a file counts against the quota at least: every file costs a disk
+ * block, an inode and rows, so tiny files must not come for free. */
+#define BRIDGE_QUOTA_FILE_MIN_BYTES (64LL * 1024)
 #define BRIDGE_RETENTION_MS   (24LL * 60 * 60 * 1000)
 #define BRIDGE_HASH_BYTES     32 /* BLAKE2b-256 */
 

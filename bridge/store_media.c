@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char quota_sql[] =
-    "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE user_id = ?1";
+    "SELECT COALESCE(SUM(MAX(size, ?2)), 0) FROM uploads WHERE user_id = ?1";
 static const char add_upload_sql[] =
     "INSERT INTO uploads (id, user_id, convo_id, size, hash, type,"
     " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -62,7 +62,7 @@ static int run_text(struct bridge_store *s, const char *sql, const char *text,
 }
 
 int bridge_store_quota_used(struct bridge_store *s, const char *user,
-                            long long *bytes)
+                            long long file_min, long long *bytes)
 {
 	sqlite3_stmt *stmt;
 	bool found;
@@ -71,6 +71,7 @@ int bridge_store_quota_used(struct bridge_store *s, const char *user,
 	if (rc != SQLITE_OK)
 		return rc;
 	bridge_sql_bind_text(stmt, 1, user);
+	sqlite3_bind_int64(stmt, 2, file_min);
 	rc = bridge_sql_step_one(stmt, &found);
 	if (rc != SQLITE_OK)
 		return rc;

@@ -34,9 +34,9 @@ struct bridge_upload {
 };
 
 /* What user's uploads take of its quota: the sizes of those not deleted
- * yet, finished or not. */
+ * yet, finished or not, each counted as at least file_min bytes. */
 int bridge_store_quota_used(struct bridge_store *s, const char *user,
-                            long long *bytes);
+                            long long file_min, long long *bytes);
 
 /* A new upload; found, blob are ignored. */
 int bridge_store_add_upload(struct bridge_store *s,

@@ -577,6 +577,25 @@ static void test_blob_begin_checks_membership_size_and_quota(void **state)
 	begin_ok(f, "bob", "team", max, d.base64, upload);
 }
 
+static void test_every_file_counts_at_least_the_minimum(void **state)
+{
+	struct fixture *f = *state;
+	const long long max = BRIDGE_FILE_MAX_BYTES;
+	const long long min = BRIDGE_QUOTA_FILE_MIN_BYTES;
+	char upload[65];
+	struct digest d;
+
+	digest_of(f->file, 10, &d);
+	for (int i = 0; i < 10; i++)
+		begin_ok(f, "alice", "team", max, d.base64, upload);
+	/* Room left for exactly two small files. */
+	begin_ok(f, "alice", "team", BRIDGE_QUOTA_BYTES - 10 * max - 2 * min,
+	         d.base64, upload);
+	begin_ok(f, "alice", "team", 1, d.base64, upload);
+	begin_ok(f, "alice", "team", min, d.base64, upload);
+	assert_error(begin(f, "alice", "team", 1, d.base64), "quota_exceeded");
+}
+
 static void test_uploads_are_their_users_own(void **state)
 {
 	struct fixture *f = *state;
@@ -947,6 +966,7 @@ int main(void)
 	    TEST(test_upload_resumes_after_a_torn_chunk),
 	    TEST(test_blob_end_checks_size_and_hash),
 	    TEST(test_blob_begin_checks_membership_size_and_quota),
+	    TEST(test_every_file_counts_at_least_the_minimum),
 	    TEST(test_uploads_are_their_users_own),
 	    TEST(test_same_file_is_stored_once),
 	    TEST(test_download_needs_a_current_member),
