@@ -72,6 +72,8 @@ int chatctl_group_command(struct chatctl *ctl, int argc, char **argv);
 void chatctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void chatctl_usage_of(const char *synopsis);
 void chatctl_usage(void);
+/* `chatctl help`, `-h`, `--help`: the same text on stdout. */
+void chatctl_help(void);
 void chatctl_format_time(long long ms, char out[CHATCTL_TIME_LEN]);
 const char *chatctl_quote(const char *text, char *out, size_t outlen);
 void chatctl_print_text(FILE *out, const char *text);

@@ -30,6 +30,12 @@ struct global_options {
 };
 
 /* Returns 0, or CHATCTL_USAGE after printing the usage text. */
+static bool asks_for_help(const char *word)
+{
+	return strcmp(word, "help") == 0 || strcmp(word, "-h") == 0 ||
+	       strcmp(word, "--help") == 0;
+}
+
 static int parse_global_options(int argc, char **argv, struct global_options *g)
 {
 	g->config_path = DEFAULT_CONFIG;
@@ -39,6 +45,9 @@ static int parse_global_options(int argc, char **argv, struct global_options *g)
 		const char *option = argv[g->next];
 		bool takes_value =
 		    strcmp(option, "-c") == 0 || strcmp(option, "--db") == 0;
+
+		if (asks_for_help(option))
+			break;
 
 		if (!takes_value || g->next + 1 >= argc) {
 			chatctl_usage();
@@ -100,6 +109,10 @@ int main(int argc, char **argv)
 	rc = parse_global_options(argc, argv, &g);
 	if (rc != 0)
 		return rc;
+	if (asks_for_help(argv[g.next])) {
+		chatctl_help();
+		return 0;
+	}
 	command = find_command(argv[g.next]);
 	if (command == NULL) {
 		chatctl_usage();

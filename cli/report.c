@@ -70,6 +70,11 @@ void chatctl_usage(void)
 	fputs(usage_text, stderr);
 }
 
+void chatctl_help(void)
+{
+	fputs(usage_text, stdout);
+}
+
 /* UTC, so listings read the same on every machine and sort as text. */
 void chatctl_format_time(long long ms, char out[CHATCTL_TIME_LEN])
 {

@@ -14,15 +14,23 @@ umask 077
 mkdir -p state
 build/chatctl -c "$conf" init
 
+port=${listener##*:}
+port=${port:-1883}
+# Something else listening there would take the bridge's connection.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	echo "chat: 127.0.0.1:$port is already in use (another server?);" \
+		"stop it, or change the listener line of $conf" >&2
+	exit 1
+fi
+
 echo "chat: broker on ${listener:-127.0.0.1:1883}, database ${db:-state/chat.db}"
 echo "chat: admin CLI: build/chatctl -c $conf help   (Ctrl-C here stops the server)"
 
 mosquitto -c "$conf" &
 broker=$!
 # Give the broker a moment to listen, so the bridge's first attempt works.
-port=${listener##*:}
 for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/${port:-1883}") 2>/dev/null && break
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 	kill -0 "$broker" 2>/dev/null || break
 	sleep 0.1
 done
@@ -44,7 +52,7 @@ wait -n "$broker" "$bridge"
 status=$?
 set -e
 if [ "$status" -eq 0 ]; then
-	echo "chat: a server process stopped; stopping the other" >&2
+	echo "chat: stopping" >&2 # Ctrl-C reaches both processes too
 else
 	echo "chat: a server process exited (status $status); stopping" >&2
 fi

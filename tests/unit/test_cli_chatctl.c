@@ -1150,10 +1150,22 @@ static void test_convo_list_shows_groups_and_channels(void **state)
 	assert_non_null(strstr(r.out, "c_ch"));
 }
 
+static void test_help_prints_the_usage_on_stdout(void **state)
+{
+	struct cli_env *env = *state;
+	struct cli_result r;
+
+	RUN(env, &r, "help");
+	expect_success(&r);
+	assert_non_null(strstr(r.out, "usage: chatctl"));
+	RUN(env, &r, "--help");
+	expect_success(&r);
+	assert_non_null(strstr(r.out, "user add"));
+}
+
 static void test_usage_errors_exit_with_2(void **state)
 {
 	static const char *const commands[][6] = {
-	    {"help"},
 	    {"bogus"},
 	    {"user"},
 	    {"user", "remove", "x"},
@@ -1216,6 +1228,7 @@ int main(void)
 	    CLI_TEST(test_group_arguments_are_checked_before_asking),
 	    CLI_TEST(test_group_members_lists_roles_joins_and_cursors),
 	    CLI_TEST(test_convo_list_shows_groups_and_channels),
+	    CLI_TEST(test_help_prints_the_usage_on_stdout),
 	    CLI_TEST(test_usage_errors_exit_with_2),
 	};
 
