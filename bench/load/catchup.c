@@ -244,8 +244,11 @@ static int prepare(struct catchup *c, const struct load_roster *r,
 		return -1;
 	c->fleet.handlers = &catchup_handlers;
 	c->fleet.scenario = c;
+	/* The writer asks whether the server is ready: answers come through
+	 * its inbox subscription. */
 	snprintf(user, sizeof(user), "u%d", writer);
-	load_fleet_name(&c->fleet, WRITER, user, NULL,
+	snprintf(filter, sizeof(filter), "chat/u/%s/#", user);
+	load_fleet_name(&c->fleet, WRITER, user, c->product ? filter : NULL,
 	                c->product ? load_roster_token(r, writer) : NULL);
 	snprintf(user, sizeof(user), "u%d", reader);
 	snprintf(filter, sizeof(filter), "chat/u/%s/#", user);
