@@ -10,8 +10,13 @@
 
 /* A log this many frames long means something holds old snapshots. */
 #define LONG_LOG_FRAMES 100000
+/* Below this many frames (4 MiB of pages) the log is left to grow: starting
+ * it over costs the writer a flush of the database file. */
+#define RESTART_LOG_FRAMES 1000
 
-static void checkpoint(sqlite3 *db, int mode)
+/* True when every frame of the log, as the checkpoint saw it, is back in
+ * the database. */
+static bool checkpoint(sqlite3 *db, int mode)
 {
 	int frames = 0, copied = 0;
 	int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, &frames, &copied);
@@ -22,6 +27,27 @@ static void checkpoint(sqlite3 *db, int mode)
 		bridge_warning("the WAL holds %d frames and only %d could be "
 		               "copied back: a reader keeps an old snapshot",
 		               frames, copied);
+	return rc == SQLITE_OK && copied == frames &&
+	       frames >= RESTART_LOG_FRAMES;
+}
+
+/* Runs after each commit of the writing connection, outside its
+ * transaction. */
+static int after_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct bridge_checkpoints *c = arg;
+
+	(void)name;
+	if (frames >= RESTART_LOG_FRAMES &&
+	    atomic_exchange(&c->caught_up, false))
+		checkpoint(db, SQLITE_CHECKPOINT_PASSIVE);
+	return SQLITE_OK;
+}
+
+void bridge_checkpoints_attach_writer(struct bridge_checkpoints *c,
+                                      sqlite3 *db)
+{
+	sqlite3_wal_hook(db, after_commit, c);
 }
 
 /* Waits interval_ms, or less when asked to stop; true to go on. */
@@ -58,7 +84,8 @@ static void *run(void *arg)
 		return NULL;
 	}
 	while (wait_turn(c))
-		checkpoint(db, SQLITE_CHECKPOINT_PASSIVE);
+		if (checkpoint(db, SQLITE_CHECKPOINT_PASSIVE))
+			atomic_store(&c->caught_up, true);
 	checkpoint(db, SQLITE_CHECKPOINT_TRUNCATE);
 	sqlite3_close(db);
 	return NULL;
@@ -68,6 +95,7 @@ int bridge_checkpoints_start(struct bridge_checkpoints *c, const char *db_path,
                              const char *synchronous, int interval_ms)
 {
 	memset(c, 0, sizeof(*c));
+	atomic_init(&c->caught_up, false);
 	snprintf(c->db_path, sizeof(c->db_path), "%s", db_path);
 	snprintf(c->synchronous, sizeof(c->synchronous), "%s", synchronous);
 	c->interval_ms = interval_ms;

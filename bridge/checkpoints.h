@@ -8,12 +8,23 @@
  * its writing connection and runs passive checkpoints from a thread of its
  * own with its own connection instead; a passive checkpoint never blocks
  * the writer.
+ *
+ * A passive checkpoint alone never shortens the log under steady traffic:
+ * SQLite starts the log over only when a transaction begins with every
+ * frame already copied back, and the writer always adds frames while the
+ * thread copies. The log would grow by every page written (tens of
+ * megabytes a second at full speed) until traffic paused, each new frame
+ * costing the file system a fresh block. So after a passive checkpoint
+ * the writer, at its next commit, copies back the few frames it added
+ * meanwhile itself; its next transaction then starts the log over.
  */
 #ifndef BRIDGE_CHECKPOINTS_H
 #define BRIDGE_CHECKPOINTS_H
 
 #include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 struct bridge_checkpoints {
@@ -23,6 +34,9 @@ struct bridge_checkpoints {
 	bool stop;
 	bool running;
 	int interval_ms;
+	/* Set by the thread when it copied back all it saw of a long log;
+	 * cleared by the writer, which then finishes the job. */
+	atomic_bool caught_up;
 	char db_path[PATH_MAX];
 	char synchronous[8];
 };
@@ -30,6 +44,11 @@ struct bridge_checkpoints {
 /* Starts the thread; returns 0, or -1 (logged) when it could not. */
 int bridge_checkpoints_start(struct bridge_checkpoints *c, const char *db_path,
                              const char *synchronous, int interval_ms);
+
+/* Lets the writing connection finish what the thread copied back, so
+ * that the log starts over (above). The hook stays until db is closed. */
+void bridge_checkpoints_attach_writer(struct bridge_checkpoints *c,
+                                      sqlite3 *db);
 
 /* Stops the thread after one last checkpoint that also empties the log
  * when nothing reads it. */

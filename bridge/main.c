@@ -160,10 +160,8 @@ static int open_database(const struct chat_options *opts, sqlite3 **db,
 
 	rc = chat_db_open(opts->db_path, CHAT_DB_READ_WRITE, opts->synchronous,
 	                  BUSY_TIMEOUT_MS, db, err, sizeof(err));
-	/* Checkpoints run on their own thread (checkpoints.h). */
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(*db, "PRAGMA wal_autocheckpoint=0", NULL, NULL,
-		                  NULL);
+	/* Checkpoints run on their own thread (checkpoints.h), which
+	 * replaces SQLite's own hook on this connection. */
 	if (rc == SQLITE_OK)
 		rc = chat_db_migrate(*db, err, sizeof(err));
 	if (rc == SQLITE_OK && (rc = bridge_store_open(*db, store)) != 0)
@@ -232,8 +230,10 @@ static int serve(const struct chat_options *opts, const char *password)
 	svc.stop_requests = &stop_requests;
 	if (open_database(opts, &db, &svc.store) != 0)
 		goto done;
-	bridge_checkpoints_start(&checkpoints, opts->db_path, opts->synchronous,
-	                         CHECKPOINT_INTERVAL_MS);
+	if (bridge_checkpoints_start(&checkpoints, opts->db_path,
+	                             opts->synchronous,
+	                             CHECKPOINT_INTERVAL_MS) == 0)
+		bridge_checkpoints_attach_writer(&checkpoints, db);
 	open_media(opts, &media);
 	svc.media = &media;
 	bridge_service_init(&svc);
