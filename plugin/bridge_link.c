@@ -287,6 +287,7 @@ void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
 {
 	if (payload == NULL)
 		payload = "", len = 0;
+	p->messages_in_flight = false; /* see flush_handoffs in core.c */
 	if (strcmp(topic, p->topics.bridge_committed) == 0) {
 		handle_committed(p, payload, len);
 	} else if (strcmp(topic, p->topics.bridge_reply) == 0) {

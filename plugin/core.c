@@ -10,6 +10,9 @@
 #define HANDOFF_FLUSH_BYTES (256 * 1024)
 /* Without TICK events (per_listener_settings true) batches leave at once. */
 #define TICK_OVERDUE_MS 1000
+/* The longest stamped messages wait for the bridge to finish the batch
+ * before them (flush_handoffs). */
+#define HANDOFF_HOLD_MS 5
 /* A request unanswered this long is presumed lost (its answer could not be
  * delivered): it no longer counts against the caps on requests. */
 #define REQUEST_LOST_MS (60 * 1000)
@@ -490,14 +493,47 @@ void chat_direct_answers(struct chat_plugin *p, struct chat_publish *list)
 			list->client_id = NULL;
 }
 
+/*
+ * The bridge reads new hand-offs only between commits, and every batch of
+ * stamped messages it commits comes back as an announcement. While a batch
+ * is being committed, newer messages wait here and leave together when the
+ * bridge has published again: at full speed one hand-off per commit
+ * instead of one per pass of the broker's loop, which saves the broker and
+ * the bridge a publish and its acknowledgement each time, and costs a
+ * message no time, since the bridge would not have read it earlier. A
+ * commit that takes longer than HANDOFF_HOLD_MS (a slow disk flush) ends
+ * the waiting until the bridge publishes again, so that what arrives
+ * meanwhile is there for the bridge's next round. Anything other than
+ * messages leaves at once and takes the waiting messages with it: the
+ * bridge sees everything in the order it came.
+ */
+static void flush_handoffs(struct chat_plugin *p, long long now_ms)
+{
+	size_t messages = chat_handoff_items(&p->handoff, CHAT_HANDOFF_MESSAGES);
+	size_t all = chat_handoff_total(&p->handoff);
+
+	if (all == 0)
+		return;
+	if (messages == all && p->messages_in_flight &&
+	    now_ms - p->messages_handed_ms < HANDOFF_HOLD_MS)
+		return;
+	if (messages > 0) {
+		/* A batch that leaves while none is in flight starts a
+		 * commit; one that leaves during a commit stops the waiting. */
+		p->messages_in_flight = !p->messages_in_flight;
+		p->messages_handed_ms = now_ms;
+	}
+	if (chat_handoff_flush(&p->handoff, &p->outbox) != 0)
+		chat_log(&p->log, CHAT_LOG_ERROR,
+			 "out of memory handing messages to the bridge");
+}
+
 void chat_on_tick(struct chat_plugin *p, long long now_ms)
 {
 	chat_directed_tick(&p->directed);
 	p->reloading = false;
 	p->last_tick_ms = now_ms;
-	if (chat_handoff_flush(&p->handoff, &p->outbox) != 0)
-		chat_log(&p->log, CHAT_LOG_ERROR,
-			 "out of memory handing messages to the bridge");
+	flush_handoffs(p, now_ms);
 	chat_pending_expire(&p->pending, now_ms, p->opts.resend_window_ms);
 	check_revocations(p, now_ms);
 	expire_lost_requests(p, now_ms);

@@ -90,3 +90,18 @@ int chat_handoff_add(struct chat_handoff *h, enum chat_handoff_kind kind,
 		return 0;
 	return batch_flush(b, h->bridge_client_id, out);
 }
+
+size_t chat_handoff_items(const struct chat_handoff *h,
+			  enum chat_handoff_kind kind)
+{
+	return h->batches[kind].items;
+}
+
+size_t chat_handoff_total(const struct chat_handoff *h)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < CHAT_HANDOFF_KINDS; k++)
+		n += h->batches[k].items;
+	return n;
+}

@@ -3,9 +3,11 @@
  *
  * Stamped messages, requests and receipts accumulate during one pass of
  * the broker's loop and leave as one publish per kind (a JSON array) at
- * the loop's TICK, or earlier when a batch grows past flush_bytes. One
- * publish per loop pass instead of one per message is what keeps the
- * broker's cost per chat message close to that of a plain relay.
+ * the loop's TICK, or earlier when a batch grows past flush_bytes; under
+ * load, messages wait a little longer for the bridge to finish its commit
+ * (core.c). One publish per loop pass or per commit instead of one per
+ * message is what keeps the broker's cost per chat message close to that
+ * of a plain relay.
  */
 #ifndef CHAT_HANDOFF_H
 #define CHAT_HANDOFF_H
@@ -45,6 +47,11 @@ void chat_handoff_free(struct chat_handoff *h);
 /* Adds one JSON object text. Returns 0, or -1 when out of memory. */
 int chat_handoff_add(struct chat_handoff *h, enum chat_handoff_kind kind,
 		     const char *item, struct chat_outbox *out);
+
+/* Items waiting in one batch, and in all of them. */
+size_t chat_handoff_items(const struct chat_handoff *h,
+			  enum chat_handoff_kind kind);
+size_t chat_handoff_total(const struct chat_handoff *h);
 
 /* Moves whatever is batched into the outbox, addressed to the bridge. */
 int chat_handoff_flush(struct chat_handoff *h, struct chat_outbox *out);

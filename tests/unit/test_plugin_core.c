@@ -434,6 +434,52 @@ static const char committed[] =
 	"[{\"msg\":{\"convo\":\"c1\",\"seq\":1,\"id\":\"42\",\"from\":\"alice\","
 	"\"ts\":1,\"cmid\":\"m1\",\"body\":\"hi\"}}]";
 
+static int messages_handed_over(struct fixture *f)
+{
+	return taken_to(f, "chat-bridge", "$chat/bridge/in/messages", NULL);
+}
+
+/* While the bridge commits one batch, newer messages wait for its
+ * announcement; a commit slower than the wait ends the waiting until the
+ * bridge speaks again; anything else takes the waiting messages along. */
+static void messages_wait_for_the_batch_being_committed(void **state)
+{
+	struct fixture *f = *state;
+
+	f->p.opts.max_pending = 10;
+	connect_everyone(f);
+	assert_true(alice_sends(f, "m1"));
+	chat_on_tick(&f->p, T0);
+	assert_int_equal(messages_handed_over(f), 1);
+	assert_true(alice_sends(f, "m2"));
+	chat_on_tick(&f->p, T0 + 1);
+	assert_int_equal(messages_handed_over(f), 0);
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	chat_outbox_clear(&f->p.outbox);
+	chat_on_tick(&f->p, T0 + 2);
+	assert_int_equal(messages_handed_over(f), 1);
+
+	/* No answer: m3 leaves when the wait runs out, m4 at once. */
+	assert_true(alice_sends(f, "m3"));
+	chat_on_tick(&f->p, T0 + 3);
+	assert_int_equal(messages_handed_over(f), 0);
+	chat_on_tick(&f->p, T0 + 7);
+	assert_int_equal(messages_handed_over(f), 1);
+	assert_true(alice_sends(f, "m4"));
+	chat_on_tick(&f->p, T0 + 8);
+	assert_int_equal(messages_handed_over(f), 1);
+
+	/* m5 waits again, until a request leaves with it. */
+	assert_true(alice_sends(f, "m5"));
+	chat_on_tick(&f->p, T0 + 9);
+	assert_int_equal(f->p.outbox.count, 0);
+	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
+			    "{\"id\":\"r1\",\"op\":\"sync\"}"));
+	chat_on_tick(&f->p, T0 + 9);
+	assert_int_equal(f->p.outbox.count, 2);
+	assert_int_equal(messages_handed_over(f), 1);
+}
+
 static void committed_message_reaches_every_member(void **state)
 {
 	struct fixture *f = *state;
@@ -1099,6 +1145,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			too_many_pending_messages_make_the_server_busy, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			messages_wait_for_the_batch_being_committed, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			committed_message_reaches_every_member, setup,
