@@ -1,5 +1,7 @@
 #include "json_writer.h"
 
+#include "text.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,11 @@ fail:
 	return false;
 }
 
+void json_writer_expect(struct json_writer *w, size_t bytes)
+{
+	reserve(w, bytes);
+}
+
 static void append(struct json_writer *w, const char *bytes, size_t len)
 {
 	if (!reserve(w, len))
@@ -121,10 +128,6 @@ void json_writer_close_array(struct json_writer *w)
 	w->fresh = false;
 }
 
-static bool needs_escape(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\';
-}
 
 static void append_escape(struct json_writer *w, unsigned char c)
 {
@@ -161,7 +164,7 @@ static void append_quoted(struct json_writer *w, const char *s)
 	while (*p) {
 		const unsigned char *run = p;
 
-		while (*p && !needs_escape(*p))
+		while (!chat_json_string_special[*p])
 			p++;
 		append(w, (const char *)run, (size_t)(p - run));
 		if (*p)
@@ -184,22 +187,39 @@ void json_writer_string(struct json_writer *w, const char *s)
 	append_quoted(w, s);
 }
 
+/* The decimal digits of v, written backwards from end; returns where they
+ * start. Numbers are written for every message: snprintf costs more. */
+static char *decimal(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void json_writer_int(struct json_writer *w, long long v)
 {
-	char text[24];
-	int n = snprintf(text, sizeof(text), "%lld", v);
+	char text[24], *end = text + sizeof(text), *start;
+	/* The magnitude of LLONG_MIN does not fit a long long. */
+	uint64_t magnitude = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
+	start = decimal(magnitude, end);
+	if (v < 0)
+		*--start = '-';
 	separate(w);
-	append(w, text, (size_t)n);
+	append(w, start, (size_t)(end - start));
 }
 
 void json_writer_uint_string(struct json_writer *w, uint64_t v)
 {
-	char text[24];
-	int n = snprintf(text, sizeof(text), "\"%" PRIu64 "\"", v);
+	char text[24], *end = text + sizeof(text), *start;
 
+	*--end = '"';
+	start = decimal(v, end);
+	*--start = '"';
 	separate(w);
-	append(w, text, (size_t)n);
+	append(w, start, (size_t)(text + sizeof(text) - start));
 }
 
 void json_writer_bool(struct json_writer *w, bool v)

@@ -24,6 +24,9 @@ struct json_writer {
 };
 
 void json_writer_init(struct json_writer *w);
+/* Makes room for about `bytes` more at once: a text whose size is known
+ * roughly then grows in one step instead of several. */
+void json_writer_expect(struct json_writer *w, size_t bytes);
 void json_writer_free(struct json_writer *w);
 
 /* A position to come back to: rewinding forgets everything written since,

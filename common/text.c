@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <stdint.h>
 #include <string.h>
 
 /* Length of the UTF-8 sequence starting at p, or 0 when it is malformed. */
@@ -43,13 +44,32 @@ static size_t utf8_sequence_length(const unsigned char *p, size_t left)
 	return need;
 }
 
+/* True when none of the 8 bytes at p is NUL or above 0x7f: plain ASCII,
+ * valid as it is. */
+static bool ascii_word(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t word;
+
+	memcpy(&word, p, sizeof(word));
+	/* (word - ones) & ~word has a high bit set where a byte is 0. */
+	return ((word | ((word - ones) & ~word)) & highs) == 0;
+}
+
 bool chat_utf8_valid(const char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)buf;
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = utf8_sequence_length(p + i, len - i);
+		size_t n;
+
+		if (len - i >= 8 && ascii_word(p + i)) {
+			i += 8;
+			continue;
+		}
+		n = utf8_sequence_length(p + i, len - i);
 
 		if (n == 0)
 			return false;
@@ -57,6 +77,15 @@ bool chat_utf8_valid(const char *buf, size_t len)
 	}
 	return true;
 }
+
+const bool chat_json_string_special[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
 
 /* Follows strings, escapes and nesting; false on the first thing that is
  * not acceptable. */
@@ -77,6 +106,11 @@ static bool scan_json(const char *buf, size_t len, int max_depth)
 				depth--;
 			continue;
 		}
+		/* Most of a string is ordinary text: pass it at once. */
+		while (!chat_json_string_special[c] && ++i < len)
+			c = (unsigned char)buf[i];
+		if (i == len)
+			break;
 		if (c < 0x20)
 			return false; /* JSON requires control characters escaped */
 		if (c == '"') {

@@ -30,6 +30,11 @@ bool chat_json_text_acceptable(const char *buf, size_t len);
 bool chat_json_text_acceptable_depth(const char *buf, size_t len,
 				     int max_depth);
 
+/* True for the bytes a JSON string cannot hold as they are: controls,
+ * quote and backslash. A table, because every byte of every body passes
+ * through it, when checked and again when written. */
+extern const bool chat_json_string_special[256];
+
 /* Parses buf[0..len) as one JSON value followed by nothing but white
  * space; NULL otherwise (cJSON alone accepts trailing garbage). */
 struct cJSON *chat_json_parse_exact(const char *buf, size_t len);

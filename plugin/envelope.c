@@ -85,6 +85,12 @@ char *chat_envelope_stamp(struct chat_envelope *env,
 	struct json_writer w;
 
 	json_writer_init(&w);
+	/* The body, the names and about 120 bytes of keys and numbers; a
+	 * body needing escapes makes it grow once more. */
+	json_writer_expect(&w, strlen(body->valuestring) +
+				       strlen(stamp->convo) +
+				       strlen(stamp->from) + strlen(env->cmid) +
+				       strlen(stamp->client_id) + 128);
 	json_writer_open_object(&w);
 	json_writer_key(&w, "id");
 	json_writer_uint_string(&w, stamp->id);

@@ -11,6 +11,7 @@
 
 #include "text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* String literals, measured without their terminating NUL. */
@@ -165,6 +166,55 @@ static void test_invalid_utf8_json_is_refused(void **state)
 	JSON_BAD("{\"body\":\"\xff\"}");
 }
 
+/* Long runs of ASCII are checked eight bytes at a time: a bad byte or a
+ * NUL must be found wherever it sits in such a run, and a multibyte
+ * sequence right after one must still be checked whole. */
+static void test_every_position_of_a_long_run_is_checked(void **state)
+{
+	char text[40];
+
+	(void)state;
+	for (size_t at = 0; at < 32; at++) {
+		memset(text, 'a', sizeof(text));
+		assert_true(chat_utf8_valid(text, 32));
+		text[at] = '\0';
+		assert_false(chat_utf8_valid(text, 32));
+		text[at] = (char)0xff;
+		assert_false(chat_utf8_valid(text, 32));
+		text[at] = (char)0x80;
+		assert_false(chat_utf8_valid(text, 32));
+		text[at] = (char)0xc3; /* cut short by what follows */
+		assert_false(chat_utf8_valid(text, 32));
+		text[at + 1] = (char)0xa9;
+		assert_true(chat_utf8_valid(text, 32) == (at + 1 < 32));
+	}
+}
+
+/* Ordinary text inside a JSON string is passed over quickly: a control
+ * character, an escape or the closing quote is found at any position. */
+static void test_every_position_of_a_long_string_is_checked(void **state)
+{
+	char json[64];
+	size_t len;
+
+	(void)state;
+	for (size_t at = 9; at < 40; at++) {
+		snprintf(json, sizeof(json),
+			 "{\"body\":\"%s\"}",
+			 "abcdefghijklmnopqrstuvwxyz0123456789ABCD");
+		len = strlen(json);
+		assert_true(chat_json_text_acceptable(json, len));
+		json[at] = '\n';
+		assert_false(chat_json_text_acceptable(json, len));
+		memcpy(json + at, "\\u0000", 6);
+		assert_false(chat_json_text_acceptable(json, len));
+		json[at] = '\\'; /* an escaped quote does not end it */
+		json[at + 1] = '"';
+		json[at + 2] = '\x01';
+		assert_false(chat_json_text_acceptable(json, len));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +232,8 @@ int main(void)
 	    cmocka_unit_test(test_escaped_nul_is_refused),
 	    cmocka_unit_test(test_escaped_backslash_before_u0000_is_acceptable),
 	    cmocka_unit_test(test_invalid_utf8_json_is_refused),
+	    cmocka_unit_test(test_every_position_of_a_long_run_is_checked),
+	    cmocka_unit_test(test_every_position_of_a_long_string_is_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
