@@ -439,19 +439,32 @@ static int messages_handed_over(struct fixture *f)
 	return taken_to(f, "chat-bridge", "$chat/bridge/in/messages", NULL);
 }
 
-/* While the bridge commits one batch, newer messages wait for its
- * announcement; a commit slower than the wait ends the waiting until the
- * bridge speaks again; anything else takes the waiting messages along. */
+/* Sends n messages from alice, named from first on. */
+static void alice_sends_several(struct fixture *f, int first, int n)
+{
+	char cmid[16];
+
+	for (int i = first; i < first + n; i++) {
+		snprintf(cmid, sizeof(cmid), "m%d", i);
+		assert_true(alice_sends(f, cmid));
+	}
+}
+
+/* Under load (a batch of several messages in flight) newer messages wait
+ * for the bridge's announcement; a commit slower than the wait ends the
+ * waiting until the bridge speaks again; anything else takes the waiting
+ * messages along; and behind a lone message nothing waits. */
 static void messages_wait_for_the_batch_being_committed(void **state)
 {
 	struct fixture *f = *state;
 
-	f->p.opts.max_pending = 10;
+	f->p.opts.max_pending = 100;
+	f->p.limits.rates[CHAT_LIMIT_SEND].burst = 100;
 	connect_everyone(f);
-	assert_true(alice_sends(f, "m1"));
+	alice_sends_several(f, 1, 4);
 	chat_on_tick(&f->p, T0);
 	assert_int_equal(messages_handed_over(f), 1);
-	assert_true(alice_sends(f, "m2"));
+	alice_sends_several(f, 5, 4);
 	chat_on_tick(&f->p, T0 + 1);
 	assert_int_equal(messages_handed_over(f), 0);
 	bridge_says(f, "$chat/bridge/out/committed", committed);
@@ -459,23 +472,37 @@ static void messages_wait_for_the_batch_being_committed(void **state)
 	chat_on_tick(&f->p, T0 + 2);
 	assert_int_equal(messages_handed_over(f), 1);
 
-	/* No answer: m3 leaves when the wait runs out, m4 at once. */
-	assert_true(alice_sends(f, "m3"));
+	/* No answer: m9 leaves when the wait runs out, m10 at once. */
+	alice_sends_several(f, 9, 1);
 	chat_on_tick(&f->p, T0 + 3);
 	assert_int_equal(messages_handed_over(f), 0);
 	chat_on_tick(&f->p, T0 + 7);
 	assert_int_equal(messages_handed_over(f), 1);
-	assert_true(alice_sends(f, "m4"));
+	alice_sends_several(f, 10, 1);
 	chat_on_tick(&f->p, T0 + 8);
 	assert_int_equal(messages_handed_over(f), 1);
 
-	/* m5 waits again, until a request leaves with it. */
-	assert_true(alice_sends(f, "m5"));
+	/* A lone message in flight: the next one does not wait. */
+	bridge_says(f, "$chat/bridge/out/committed", committed);
+	chat_outbox_clear(&f->p.outbox);
+	alice_sends_several(f, 11, 1);
 	chat_on_tick(&f->p, T0 + 9);
+	assert_int_equal(messages_handed_over(f), 1);
+	alice_sends_several(f, 12, 1);
+	chat_on_tick(&f->p, T0 + 9);
+	assert_int_equal(messages_handed_over(f), 1);
+
+	/* Behind a large batch m17 waits again, until a request leaves
+	 * with it. */
+	alice_sends_several(f, 13, 4);
+	chat_on_tick(&f->p, T0 + 10);
+	assert_int_equal(messages_handed_over(f), 1);
+	alice_sends_several(f, 17, 1);
+	chat_on_tick(&f->p, T0 + 10);
 	assert_int_equal(f->p.outbox.count, 0);
 	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
 			    "{\"id\":\"r1\",\"op\":\"sync\"}"));
-	chat_on_tick(&f->p, T0 + 9);
+	chat_on_tick(&f->p, T0 + 10);
 	assert_int_equal(f->p.outbox.count, 2);
 	assert_int_equal(messages_handed_over(f), 1);
 }
