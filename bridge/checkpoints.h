@@ -4,10 +4,10 @@
  * SQLite normally copies the write-ahead log back into the database from
  * inside whichever commit crosses the threshold, flushing the database
  * file on the way: that commit, and every message waiting behind it,
- * then takes a hundred milliseconds or more. The bridge turns that off on
- * its writing connection and runs passive checkpoints from a thread of its
- * own with its own connection instead; a passive checkpoint never blocks
- * the writer.
+ * then takes a hundred milliseconds or more. Once the thread runs, the
+ * bridge replaces that on its writing connection with passive checkpoints
+ * from the thread, with a connection of its own; a passive checkpoint
+ * never blocks the writer.
  *
  * A passive checkpoint alone never shortens the log under steady traffic:
  * SQLite starts the log over only when a transaction begins with every
@@ -16,7 +16,8 @@
  * megabytes a second at full speed) until traffic paused, each new frame
  * costing the file system a fresh block. So after a passive checkpoint
  * the writer, at its next commit, copies back the few frames it added
- * meanwhile itself; its next transaction then starts the log over.
+ * meanwhile itself (before that commit returns); its next transaction then
+ * starts the log over.
  */
 #ifndef BRIDGE_CHECKPOINTS_H
 #define BRIDGE_CHECKPOINTS_H

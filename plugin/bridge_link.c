@@ -287,7 +287,9 @@ void chat_handle_bridge_publish(struct chat_plugin *p, const char *topic,
 {
 	if (payload == NULL)
 		payload = "", len = 0;
-	p->messages_in_flight = false; /* see flush_handoffs in core.c */
+	/* The bridge is between rounds: see flush_handoffs in core.c. */
+	p->messages_in_flight = false;
+	p->hold_suspended = false;
 	if (strcmp(topic, p->topics.bridge_committed) == 0) {
 		handle_committed(p, payload, len);
 	} else if (strcmp(topic, p->topics.bridge_reply) == 0) {

@@ -505,9 +505,10 @@ void chat_direct_answers(struct chat_plugin *p, struct chat_publish *list)
  * though, when the batch in flight held several messages: a lone message
  * would pay for the wait with about a tenth of a millisecond (the trip of
  * the announcement through the broker), and measurably more at the 99th
- * percentile, for no saving worth it. A commit that takes longer than
- * HANDOFF_HOLD_MS (a slow disk flush) ends the waiting until the bridge
- * publishes again, so that what arrives meanwhile is there for the
+ * percentile, for no saving worth it. Any publish from the bridge ends
+ * the wait. A commit that takes longer than HANDOFF_HOLD_MS (a slow disk
+ * flush; checked once per pass of the loop) ends the waiting until the
+ * bridge publishes again, so that what arrives meanwhile is there for the
  * bridge's next round. Anything other than messages leaves at once and
  * takes the waiting messages with it: the bridge sees everything in the
  * order it came.
@@ -523,11 +524,17 @@ static void flush_handoffs(struct chat_plugin *p, long long now_ms)
 	    now_ms - p->messages_handed_ms < HANDOFF_HOLD_MS)
 		return;
 	if (messages > 0) {
-		/* A batch that leaves while none is in flight starts a
-		 * commit (worth waiting for if it is a large one); one that
-		 * leaves during a commit stops the waiting. */
-		p->messages_in_flight = !p->messages_in_flight &&
-					messages >= HANDOFF_HOLD_MIN_BATCH;
+		/* A batch that leaves during a commit (the wait ran out, or
+		 * something else took it along) stops the waiting; a large
+		 * one that leaves otherwise starts a commit worth waiting
+		 * for. */
+		if (p->messages_in_flight) {
+			p->messages_in_flight = false;
+			p->hold_suspended = true;
+		} else if (!p->hold_suspended &&
+			   messages >= HANDOFF_HOLD_MIN_BATCH) {
+			p->messages_in_flight = true;
+		}
 		p->messages_handed_ms = now_ms;
 	}
 	if (chat_handoff_flush(&p->handoff, &p->outbox) != 0)

@@ -79,10 +79,12 @@ struct chat_plugin {
 	bool bridge_ready;	   /* a hello arrived on that connection */
 	bool reloading;		   /* between RELOAD and the next TICK */
 	long long last_tick_ms;
-	/* When stamped messages last left for the bridge, and whether newer
-	 * ones wait for the bridge to publish again (core.c, flush_handoffs). */
+	/* When stamped messages last left for the bridge, whether newer ones
+	 * wait for the bridge to publish again, and whether waiting is off
+	 * until it does (core.c, flush_handoffs). */
 	long long messages_handed_ms;
 	bool messages_in_flight;
+	bool hold_suspended;
 	long long next_stats_ms;
 	struct chat_stats stats;
 	struct chat_stats reported;

@@ -472,32 +472,36 @@ static void messages_wait_for_the_batch_being_committed(void **state)
 	chat_on_tick(&f->p, T0 + 2);
 	assert_int_equal(messages_handed_over(f), 1);
 
-	/* No answer: m9 leaves when the wait runs out, m10 at once. */
+	/* No answer: m9 leaves when the wait runs out; after that nothing
+	 * waits, large batches included, until the bridge speaks. */
 	alice_sends_several(f, 9, 1);
 	chat_on_tick(&f->p, T0 + 3);
 	assert_int_equal(messages_handed_over(f), 0);
 	chat_on_tick(&f->p, T0 + 7);
 	assert_int_equal(messages_handed_over(f), 1);
-	alice_sends_several(f, 10, 1);
+	alice_sends_several(f, 10, 4);
+	chat_on_tick(&f->p, T0 + 8);
+	assert_int_equal(messages_handed_over(f), 1);
+	alice_sends_several(f, 14, 1);
 	chat_on_tick(&f->p, T0 + 8);
 	assert_int_equal(messages_handed_over(f), 1);
 
 	/* A lone message in flight: the next one does not wait. */
 	bridge_says(f, "$chat/bridge/out/committed", committed);
 	chat_outbox_clear(&f->p.outbox);
-	alice_sends_several(f, 11, 1);
+	alice_sends_several(f, 15, 1);
 	chat_on_tick(&f->p, T0 + 9);
 	assert_int_equal(messages_handed_over(f), 1);
-	alice_sends_several(f, 12, 1);
+	alice_sends_several(f, 16, 1);
 	chat_on_tick(&f->p, T0 + 9);
 	assert_int_equal(messages_handed_over(f), 1);
 
-	/* Behind a large batch m17 waits again, until a request leaves
+	/* Behind a large batch m21 waits again, until a request leaves
 	 * with it. */
-	alice_sends_several(f, 13, 4);
+	alice_sends_several(f, 17, 4);
 	chat_on_tick(&f->p, T0 + 10);
 	assert_int_equal(messages_handed_over(f), 1);
-	alice_sends_several(f, 17, 1);
+	alice_sends_several(f, 21, 1);
 	chat_on_tick(&f->p, T0 + 10);
 	assert_int_equal(f->p.outbox.count, 0);
 	assert_true(publish(f, &f->bob_conn, "bob-1", "bob", "chat/req",
