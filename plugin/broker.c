@@ -130,6 +130,27 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	return chat_on_acl(p, &req) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 }
 
+/* Whether mosquitto should store and route a publish the plugin accepted.
+ * Only the service account's replies go to subscribers. A client's
+ * publish never does: the plugin has already dealt with it (hand-off,
+ * receipt, request), and no client may subscribe to a topic clients
+ * publish on, so storing and routing it is wasted work on every message.
+ * The 2.0.11 message event cannot say "taken"; a denial is the only way
+ * to skip that work, and to an MQTT 3.1.1 client, or at QoS 0, it is
+ * answered exactly as an accepted publish (a plain PUBACK, or nothing).
+ * An MQTT 5 client would see the denial's reason code in its PUBACK, and
+ * QoS 2 takes a PUBREC's, so those take the long way. */
+static bool needs_routing(const struct chat_plugin *p, const char *username,
+			  const struct mosquitto_evt_message *ed)
+{
+	if (username != NULL && strcmp(username, p->opts.service_user) == 0)
+		return true;
+	if (ed->qos == 0)
+		return false;
+	return ed->qos == 2 ||
+	       mosquitto_client_protocol_version(ed->client) == 5;
+}
+
 static int on_message(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_message *ed = event_data;
@@ -144,7 +165,9 @@ static int on_message(int event, void *event_data, void *userdata)
 	allowed = chat_on_message(p, &ci, ed->topic, ed->payload,
 				  ed->payloadlen, now_ms());
 	flush_outbox(p);
-	return allowed ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+	if (!allowed || !needs_routing(p, ci.username, ed))
+		return MOSQ_ERR_ACL_DENIED;
+	return MOSQ_ERR_SUCCESS;
 }
 
 static int on_tick(int event, void *event_data, void *userdata)
