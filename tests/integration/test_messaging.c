@@ -218,6 +218,43 @@ CHAT_TEST(an_mqtt5_send_is_acknowledged_below_0x80_and_ticked)
 	               s.convo, 1, "alice", "v5-1", "from v5");
 }
 
+/* The plugin answers a 3.1.1 client's QoS 0 send with a denial to spare
+ * mosquitto the routing (ARCHITECTURE.md); QoS 2 takes the broker's full
+ * path. Both must still be stamped, stored once and delivered once. */
+CHAT_TEST(sends_at_qos_0_and_qos_2_are_stored_and_delivered_once)
+{
+	char topic[128];
+	const char *q0 = "{\"cmid\":\"q0\",\"body\":\"at most once\"}";
+	const char *q2 = "{\"cmid\":\"q2\",\"body\":\"exactly once\"}";
+	struct chat_scene s;
+	long seqs[8];
+	int mid = 0;
+
+	chat_fixture_scene(fx, NULL, &s);
+	snprintf(topic, sizeof(topic), TEST_PREFIX "/send/%s", s.convo);
+	assert_int_equal(test_client_publish(s.alice, topic, q0,
+	                                     (int)strlen(q0), 0, false, NULL),
+	                 0);
+	assert_int_equal(test_client_publish(s.alice, topic, q2,
+	                                     (int)strlen(q2), 2, false, &mid),
+	                 0);
+
+	assert_true(test_client_wait_puback(s.alice, mid, WAIT) >= 0);
+	assert_message(test_client_wait_message(s.bob, s.convo, 1, WAIT),
+	               s.convo, 1, "alice", "q0", "at most once");
+	assert_message(test_client_wait_message(s.bob, s.convo, 2, WAIT),
+	               s.convo, 2, "alice", "q2", "exactly once");
+	assert_message(test_client_wait_tick(s.alice, s.convo, "q0", WAIT),
+	               s.convo, 1, "alice", "q0", "at most once");
+	assert_message(test_client_wait_tick(s.alice, s.convo, "q2", WAIT),
+	               s.convo, 2, "alice", "q2", "exactly once");
+	test_client_quiet(s.bob, QUIET_MS);
+	assert_int_equal(test_client_seqs(s.bob, s.convo, seqs, 8), 2);
+	assert_int_equal(test_db_count_messages(s.srv, s.convo), 2);
+	assert_stored(s.srv, s.convo, 1, "alice", "q0", "at most once");
+	assert_stored(s.srv, s.convo, 2, "alice", "q2", "exactly once");
+}
+
 CHAT_TEST(every_device_of_every_member_receives_the_message)
 {
 	char second_token[TEST_TOKEN_MAX];
@@ -251,6 +288,7 @@ int main(void)
 	        a_retransmit_after_the_connection_dropped_is_stored_once),
 	    CHAT_TEST_ENTRY(
 	        an_mqtt5_send_is_acknowledged_below_0x80_and_ticked),
+	    CHAT_TEST_ENTRY(sends_at_qos_0_and_qos_2_are_stored_and_delivered_once),
 	    CHAT_TEST_ENTRY(every_device_of_every_member_receives_the_message),
 	};
 
