@@ -54,13 +54,26 @@ void bridge_checkpoints_attach_writer(struct bridge_checkpoints *c,
 	sqlite3_wal_hook(db, after_commit, c);
 }
 
+/* The wait between checkpoints runs on CLOCK_MONOTONIC: a step back of the
+ * wall clock must not hold the checkpoints (and let the WAL grow) for as
+ * long as the step. */
+static void init_monotonic_cond(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 /* Waits interval_ms, or less when asked to stop; true to go on. */
 static bool wait_turn(struct bridge_checkpoints *c)
 {
 	struct timespec until;
 	bool go_on;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += c->interval_ms / 1000;
 	until.tv_nsec += (long)(c->interval_ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
@@ -104,7 +117,7 @@ int bridge_checkpoints_start(struct bridge_checkpoints *c, const char *db_path,
 	snprintf(c->synchronous, sizeof(c->synchronous), "%s", synchronous);
 	c->interval_ms = interval_ms;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->wake, NULL);
+	init_monotonic_cond(&c->wake);
 	if (pthread_create(&c->thread, NULL, run, c) != 0) {
 		bridge_error("cannot start the WAL checkpoint thread");
 		return -1;

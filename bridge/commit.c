@@ -226,7 +226,7 @@ struct lock_watch {
 
 static void note_lock_conflict(struct lock_watch *watch, size_t messages)
 {
-	long long now = chat_now_ms();
+	long long now = chat_monotonic_ms();
 
 	if (!watch->waiting) {
 		watch->waiting = true;
@@ -249,7 +249,7 @@ enum bridge_commit_status bridge_commit(struct bridge_store *s,
                                         struct bridge_entries *out,
                                         bridge_lock_wait_fn wait, void *ctx)
 {
-	struct lock_watch watch = {chat_now_ms(), 0, false};
+	struct lock_watch watch = {chat_monotonic_ms(), 0, false};
 
 	memset(out, 0, sizeof(*out));
 	if (batch->count == 0)
@@ -272,7 +272,8 @@ enum bridge_commit_status bridge_commit(struct bridge_store *s,
 				bridge_info("stored %zu messages after waiting "
 				            "%lld ms for the database lock",
 				            batch->count,
-				            chat_now_ms() - watch.started);
+				            chat_monotonic_ms() -
+				                watch.started);
 			log_outcome(out);
 			return BRIDGE_COMMIT_DONE;
 		}

@@ -50,7 +50,7 @@ static void sleep_ms(long long ms)
 static void note_down(struct bridge_connection *c, const char *what,
                       const char *why)
 {
-	long long now = chat_now_ms();
+	long long now = chat_monotonic_ms();
 
 	c->attempt_failed = true;
 	if (c->down_since_ms == 0) {
@@ -89,7 +89,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
 	c->backoff_ms = BACKOFF_MIN_MS;
 	if (c->down_since_ms != 0)
 		bridge_info("connected to broker %s after %lld ms down (%s)",
-		            c->address, chat_now_ms() - c->down_since_ms,
+		            c->address, chat_monotonic_ms() - c->down_since_ms,
 		            flags & 1 ? "session resumed" : "new session");
 	else
 		bridge_info("connected to broker %s (%s)", c->address,
@@ -268,7 +268,7 @@ static void refresh_password(struct bridge_connection *c)
 
 static void reconnect(struct bridge_connection *c, int timeout_ms)
 {
-	long long wait = c->next_attempt_ms - chat_now_ms();
+	long long wait = c->next_attempt_ms - chat_monotonic_ms();
 	int rc;
 
 	if (wait > 0) {

@@ -129,7 +129,7 @@ static void commit_and_announce(struct bridge_service *svc,
 		return;
 	}
 	if (status == BRIDGE_COMMIT_DONE)
-		svc->last_write_ms = chat_now_ms();
+		svc->last_write_ms = chat_monotonic_ms();
 	if (bridge_announcements_add(&svc->announcements, &entries) != 0)
 		bridge_error("out of memory announcing a batch of %zu "
 		             "messages; members get them by sync, and the "
@@ -161,7 +161,7 @@ static void apply_receipts(struct bridge_service *svc,
 	if (receipts->count == 0)
 		return;
 	if (bridge_receipts_apply(svc->store, receipts, &events) == SQLITE_OK)
-		svc->last_write_ms = chat_now_ms();
+		svc->last_write_ms = chat_monotonic_ms();
 	announce(svc, &events, "receipt events");
 }
 
@@ -192,7 +192,7 @@ static void write_presence(struct bridge_service *svc)
 		return;
 	rc = bridge_store_flush_deferred(svc->store);
 	if (rc == SQLITE_OK)
-		svc->last_write_ms = chat_now_ms();
+		svc->last_write_ms = chat_monotonic_ms();
 	else
 		bridge_warning("cannot store presence: %s; retrying with the "
 		               "next transaction",
@@ -259,13 +259,13 @@ static void answer(struct bridge_service *svc,
 static void run_admin_requests(struct bridge_service *svc)
 {
 	struct bridge_entries changes = {NULL, 0, 0};
-	long long now = chat_now_ms();
+	long long now = chat_monotonic_ms();
 
 	if (now - svc->last_admin_poll_ms < ADMIN_POLL_MS)
 		return;
 	svc->last_admin_poll_ms = now;
 	if (bridge_admin_run(svc->store, svc->opts, &changes) > 0)
-		svc->last_write_ms = chat_now_ms();
+		svc->last_write_ms = chat_monotonic_ms();
 	announce(svc, &changes, "an admin change");
 }
 
@@ -278,7 +278,7 @@ static void process(struct bridge_service *svc)
 	struct bridge_receipt_queue receipts = svc->receipts;
 	struct bridge_presence_queue presence = svc->presence;
 	struct bridge_chunk_queue chunks = svc->chunks;
-	long long started = chat_now_ms();
+	long long started = chat_monotonic_ms();
 
 	memset(&svc->batch, 0, sizeof(svc->batch));
 	memset(&svc->requests, 0, sizeof(svc->requests));
@@ -294,7 +294,7 @@ static void process(struct bridge_service *svc)
 	bridge_debug("processed %zu messages, %zu receipts, %zu presence "
 	             "changes, %zu file chunks and %zu requests in %lld ms",
 	             batch.count, receipts.count, presence.count, chunks.count,
-	             queue.count, chat_now_ms() - started);
+	             queue.count, chat_monotonic_ms() - started);
 	bridge_batch_clear(&batch);
 	bridge_receipt_queue_clear(&receipts);
 	bridge_presence_queue_clear(&presence);
@@ -317,17 +317,18 @@ static long long sweep_interval(const struct bridge_media *media)
 static void sweep_files(struct bridge_service *svc)
 {
 	struct bridge_sweep result;
-	long long now = chat_now_ms();
+	long long now = chat_monotonic_ms();
 
 	if (svc->media == NULL || !svc->media->ready ||
 	    now < svc->next_sweep_ms)
 		return;
-	if (bridge_retention_sweep(svc->store, svc->media, now, &result) !=
-	    SQLITE_OK) {
+	/* Files' ages are wall-clock times in the store. */
+	if (bridge_retention_sweep(svc->store, svc->media, chat_now_ms(),
+				   &result) != SQLITE_OK) {
 		svc->next_sweep_ms = now + sweep_interval(svc->media);
 		return;
 	}
-	svc->last_write_ms = chat_now_ms();
+	svc->last_write_ms = chat_monotonic_ms();
 	svc->next_sweep_ms =
 	    now + (result.more ? SWEEP_AGAIN_MS : sweep_interval(svc->media));
 }
@@ -339,7 +340,7 @@ static void sweep_files(struct bridge_service *svc)
  */
 static void write_watermarks(struct bridge_service *svc, bool at_once)
 {
-	long long now = chat_now_ms();
+	long long now = chat_monotonic_ms();
 	int rc;
 
 	if (!bridge_store_announced_pending(svc->store) &&
@@ -370,7 +371,7 @@ static bool announcements_settled(const struct bridge_service *svc)
  * time are made again at the next start; replies are lost. */
 static void finish(struct bridge_service *svc)
 {
-	long long deadline = chat_now_ms() + SHUTDOWN_FLUSH_MS;
+	long long deadline = chat_monotonic_ms() + SHUTDOWN_FLUSH_MS;
 
 	for (;;) {
 		if (has_work(svc))
@@ -378,7 +379,7 @@ static void finish(struct bridge_service *svc)
 		bridge_announcements_send(&svc->announcements);
 		if (announcements_settled(svc) ||
 		    !bridge_connection_is_up(svc->connection) ||
-		    chat_now_ms() >= deadline)
+		    chat_monotonic_ms() >= deadline)
 			break;
 		bridge_connection_poll(svc->connection, WAIT_MS);
 	}

@@ -42,7 +42,12 @@ int chat_db_migrate(sqlite3 *db, char *err, size_t errlen);
 /* The newest schema version this program knows. */
 int chat_db_schema_version(void);
 
-/* Current time in milliseconds since the Unix epoch. */
+/* Current time in milliseconds since the Unix epoch: for times that are
+ * stored or shown. */
 long long chat_now_ms(void);
+
+/* Milliseconds on CLOCK_MONOTONIC: for waits and intervals, which a step
+ * of the wall clock must not stretch or cut. */
+long long chat_monotonic_ms(void);
 
 #endif

@@ -3,13 +3,24 @@
 #include <string.h>
 #include <time.h>
 
-static long long now_ms(void)
+static long long ms_of(const struct timespec *ts)
 {
-	struct timespec ts;
+	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
 
-	/* TICK's own time fields are zero on mosquitto 2.0.11. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/* The plugin's clock: CLOCK_MONOTONIC, so that a step of the wall clock
+ * cannot stretch a wait, a back-off, a cache or a rate limit. Times that
+ * clients see (a message's ts, last seen, typing) are this clock plus the
+ * wall clock's offset from it, read at the same moment. (TICK's own time
+ * fields are zero on mosquitto 2.0.11.) */
+static long long now_ms(struct chat_plugin *p)
+{
+	struct timespec mono, wall;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	p->wall_offset_ms = ms_of(&wall) - ms_of(&mono);
+	return ms_of(&mono);
 }
 
 void chat_broker_log(enum chat_log_level level, const char *line)
@@ -61,7 +72,7 @@ static void flush_outbox(struct chat_plugin *p)
 		kick_clients(p);
 }
 
-static void describe_client(struct mosquitto *client,
+static void describe_client(struct chat_plugin *p, struct mosquitto *client,
 			    struct chat_client_info *ci)
 {
 	ci->client = client;
@@ -73,7 +84,7 @@ static void describe_client(struct mosquitto *client,
 	 * that may be resumed. */
 	ci->clean_session = mosquitto_client_clean_session(client) &&
 			    mosquitto_client_protocol_version(client) != 5;
-	ci->now_ms = now_ms();
+	ci->now_ms = now_ms(p);
 }
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -84,7 +95,7 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 	bool allowed;
 
 	(void)event;
-	describe_client(ed->client, &ci);
+	describe_client(p, ed->client, &ci);
 	ci.username = ed->username; /* not yet attached to the client */
 	allowed = chat_on_auth(p, &ci, ed->password,
 			       ed->password ? strlen(ed->password) : 0);
@@ -126,7 +137,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	}
 	/* Presence answers are cached for a while: they need the time. */
 	if (req.access != CHAT_ACCESS_WRITE)
-		req.now_ms = now_ms();
+		req.now_ms = now_ms(p);
 	return chat_on_acl(p, &req) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
 }
 
@@ -159,11 +170,11 @@ static int on_message(int event, void *event_data, void *userdata)
 	bool allowed;
 
 	(void)event;
-	describe_client(ed->client, &ci);
+	describe_client(p, ed->client, &ci);
 	/* Nothing a client sends is ever kept as a retained message. */
 	ed->retain = false;
 	allowed = chat_on_message(p, &ci, ed->topic, ed->payload,
-				  ed->payloadlen, now_ms());
+				  ed->payloadlen, now_ms(p));
 	flush_outbox(p);
 	if (!allowed || !needs_routing(p, ci.username, ed))
 		return MOSQ_ERR_ACL_DENIED;
@@ -176,7 +187,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 
 	(void)event;
 	(void)event_data;
-	chat_on_tick(p, now_ms());
+	chat_on_tick(p, now_ms(p));
 	flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -188,7 +199,7 @@ static int on_disconnect(int event, void *event_data, void *userdata)
 	struct chat_client_info ci;
 
 	(void)event;
-	describe_client(ed->client, &ci);
+	describe_client(p, ed->client, &ci);
 	chat_on_disconnect(p, &ci);
 	flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;

@@ -88,7 +88,7 @@ static enum chat_error hand_off(struct chat_plugin *p,
 		.convo = convo,
 		.from = ci->username,
 		.client_id = ci->client_id,
-		.ts_ms = now_ms,
+		.ts_ms = now_ms + p->wall_offset_ms,
 	};
 	enum chat_error result = CHAT_ERR_INTERNAL;
 	char *item;

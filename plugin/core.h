@@ -79,6 +79,9 @@ struct chat_plugin {
 	bool bridge_ready;	   /* a hello arrived on that connection */
 	bool reloading;		   /* between RELOAD and the next TICK */
 	long long last_tick_ms;
+	/* Wall clock minus the plugin's monotonic clock (broker.c): what turns
+	 * the plugin's times into the ones clients are shown. */
+	long long wall_offset_ms;
 	/* When stamped messages last left for the bridge, whether newer ones
 	 * wait for the bridge to publish again, and whether waiting is off
 	 * until it does (core.c, flush_handoffs). */

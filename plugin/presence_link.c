@@ -17,8 +17,10 @@
  * after start-up. */
 #define PRESENCE_RESTATE_SLICE 2000
 
-
-static char *presence_json(const struct chat_presence_change *c)
+/* last_seen is on the plugin's clock; wall_offset_ms turns it into the
+ * wall clock's. */
+static char *presence_json(const struct chat_presence_change *c,
+			   long long wall_offset_ms)
 {
 	cJSON *obj = cJSON_CreateObject();
 	char *out = NULL;
@@ -31,8 +33,9 @@ static char *presence_json(const struct chat_presence_change *c)
 	if (ok && c->online)
 		ok = cJSON_AddStringToObject(obj, "status", c->status) != NULL;
 	else if (ok)
-		ok = cJSON_AddNumberToObject(obj, "last_seen",
-					     (double)c->last_seen) != NULL;
+		ok = cJSON_AddNumberToObject(
+			     obj, "last_seen",
+			     (double)(c->last_seen + wall_offset_ms)) != NULL;
 	if (ok)
 		out = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
@@ -51,7 +54,7 @@ static void emit_change(const struct chat_presence_change *c, void *arg)
 	struct emit_context *ctx = arg;
 	struct chat_plugin *p = ctx->p;
 	char topic[CHAT_TOPIC_MAX];
-	char *text = presence_json(c);
+	char *text = presence_json(c, p->wall_offset_ms);
 
 	if (text && chat_topic_presence(&p->topics, c->user, topic,
 					sizeof(topic))) {
@@ -84,7 +87,9 @@ static void restate_offline(const char *user, long long last_seen, void *arg)
 {
 	struct emit_context *ctx = arg;
 
-	chat_presence_restate_offline(&ctx->p->presence, user, last_seen);
+	/* The store keeps wall-clock times. */
+	chat_presence_restate_offline(&ctx->p->presence, user,
+				      last_seen - ctx->p->wall_offset_ms);
 }
 
 /*

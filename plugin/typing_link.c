@@ -63,7 +63,7 @@ static void tell_member(const char *user, void *arg)
 }
 
 static char *typing_json(const char *convo, const char *user, bool typing,
-			 long long now_ms)
+			 long long wall_ms)
 {
 	cJSON *obj = cJSON_CreateObject();
 	char *out = NULL;
@@ -71,7 +71,7 @@ static char *typing_json(const char *convo, const char *user, bool typing,
 	if (obj && cJSON_AddStringToObject(obj, "convo", convo) &&
 	    cJSON_AddStringToObject(obj, "user", user) &&
 	    cJSON_AddBoolToObject(obj, "typing", typing) &&
-	    cJSON_AddNumberToObject(obj, "ts", (double)now_ms))
+	    cJSON_AddNumberToObject(obj, "ts", (double)wall_ms))
 		out = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	return out;
@@ -109,7 +109,8 @@ bool chat_handle_typing(struct chat_plugin *p,
 					(double)p->opts.convo_delivery_rate,
 					now_ms))
 		return true;
-	text = typing_json(convo, ci->username, typing, now_ms);
+	text = typing_json(convo, ci->username, typing,
+			   now_ms + p->wall_offset_ms);
 	if (text == NULL)
 		return true;
 	f.payload = text;

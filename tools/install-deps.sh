@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config mosquitto mosquitto-clients mosquitto-dev
 libmosquitto-dev libsqlite3-dev libsodium-dev libcjson-dev libcmocka-dev
-uthash-dev sqlite3 clang libclang-rt-14-dev $*"
+uthash-dev sqlite3 clang libclang-rt-14-dev libfaketime $*"
 
 missing=""
 for p in $PACKAGES; do

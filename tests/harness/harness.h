@@ -136,6 +136,9 @@ struct chat_server_config {
 	/* Plugin options without "plugin_opt_" ("max_envelope_bytes 1024");
 	 * each replaces the template option with the same name or is added. */
 	const char *plugin_options[CHAT_SERVER_MAX_LINES];
+	/* Run the broker under libfaketime, its wall clock moved by
+	 * chat_server_step_clock (its monotonic clock is left alone). */
+	bool fake_wall_clock;
 };
 
 struct chat_server {
@@ -202,6 +205,17 @@ int chat_server_start_bridge(struct chat_server *srv);
 
 /* Spawns the processes without waiting (server_parts.c). */
 int chat_server_spawn_broker(struct chat_server *srv);
+
+/* For a server with fake_wall_clock: sets how far the broker's wall clock
+ * is from the real one, in seconds (negative: behind), from its next
+ * reading of the clock on. 0 on success. */
+int chat_server_step_clock(struct chat_server *srv, long seconds);
+
+/* For a server with fake_wall_clock: adds libfaketime's environment to
+ * env (NULL-terminated, envlen entries at most), its library after any
+ * LD_PRELOAD already there. 0 on success. */
+int test_fake_clock_env(struct chat_server *srv, char *storage,
+                        size_t storagelen, char *env[], size_t envlen);
 int chat_server_spawn_bridge(struct chat_server *srv);
 
 /* Polls with a probe client until a ping is answered with "ok":true, for

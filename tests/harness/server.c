@@ -24,6 +24,7 @@ static int copy_config(struct chat_server *srv,
 	if (cfg == NULL)
 		return 0;
 	srv->config.persistence = cfg->persistence;
+	srv->config.fake_wall_clock = cfg->fake_wall_clock;
 	for (int i = 0; i < CHAT_SERVER_MAX_LINES; i++) {
 		if (cfg->broker_lines[i] && !(srv->config.broker_lines[i] =
 		                                  strdup(cfg->broker_lines[i])))

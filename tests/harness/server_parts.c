@@ -58,12 +58,17 @@ int chat_server_spawn_broker(struct chat_server *srv)
 {
 	char *command[] = {MOSQUITTO_PATH, "-c", srv->conf_path, NULL};
 	char storage[2 * PATH_MAX + 128], words[2 * PATH_MAX + 512];
+	char clock_storage[4 * PATH_MAX + 128];
 	char *env[8], *argv[SPAWN_ARGS_MAX];
 
 	if (compose_argv(srv, "broker", NULL, command, words, sizeof(words),
 	                 argv, SPAWN_ARGS_MAX) != 0)
 		return -1;
 	test_sanitizer_broker_env(storage, sizeof(storage), env, 8);
+	if (srv->config.fake_wall_clock &&
+	    test_fake_clock_env(srv, clock_storage, sizeof(clock_storage), env,
+	                        8) != 0)
+		return -1;
 	mark_log(srv->broker_log, "mosquitto");
 	return test_process_spawn(&srv->broker, "mosquitto", argv, env,
 	                          srv->broker_log);
