@@ -42,3 +42,8 @@ uint64_t chat_idgen_next(struct chat_idgen *g, long long now_ms)
 	return ((uint64_t)g->last_ms << (COUNTER_BITS + NODE_BITS)) |
 	       ((uint64_t)g->node_id << COUNTER_BITS) | g->counter;
 }
+
+long long chat_idgen_time_ms(uint64_t id)
+{
+	return (long long)(id >> (COUNTER_BITS + NODE_BITS)) + CHAT_ID_EPOCH_MS;
+}

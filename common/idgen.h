@@ -33,4 +33,7 @@ void chat_idgen_after(struct chat_idgen *g, uint64_t id);
  * even when the clock stalls or steps back. */
 uint64_t chat_idgen_next(struct chat_idgen *g, long long now_ms);
 
+/* The wall-clock time (ms since the Unix epoch) in an id's time part. */
+long long chat_idgen_time_ms(uint64_t id);
+
 #endif

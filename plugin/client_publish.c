@@ -84,17 +84,20 @@ static enum chat_error hand_off(struct chat_plugin *p,
 				const char *convo, struct chat_envelope *env,
 				long long now_ms)
 {
+	/* The id's time part and ts are wall-clock times; now_ms is the
+	 * plugin's monotonic clock. */
+	long long wall_ms = now_ms + p->wall_offset_ms;
 	struct chat_stamp stamp = {
 		.convo = convo,
 		.from = ci->username,
 		.client_id = ci->client_id,
-		.ts_ms = now_ms + p->wall_offset_ms,
+		.ts_ms = wall_ms,
 	};
 	enum chat_error result = CHAT_ERR_INTERNAL;
 	char *item;
 
 	seed_idgen(p);
-	stamp.id = chat_idgen_next(&p->idgen, now_ms);
+	stamp.id = chat_idgen_next(&p->idgen, wall_ms);
 	item = chat_envelope_stamp(env, &stamp);
 	if (item && chat_handoff_add(&p->handoff, CHAT_HANDOFF_MESSAGES, item,
 				     &p->outbox) == 0 &&

@@ -5,6 +5,7 @@
 #include "../harness/fixture.h"
 
 #include "db.h"
+#include "idgen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,10 @@ CHAT_TEST(online_members_get_messages_in_seq_order_and_the_sender_a_tick)
 		            strlen(test_json_string(msg, "id")));
 		after = chat_now_ms();
 		assert_in_range(test_json_number(msg, "ts"), before, after);
+		/* The id's time part is the same wall-clock time. */
+		assert_in_range(chat_idgen_time_ms(strtoull(
+		                    test_json_string(msg, "id"), NULL, 10)),
+		                before, after);
 	}
 	assert_int_equal(test_client_quiet(s.bob, 300), 0);
 	assert_int_equal(test_client_seqs(s.bob, s.convo, order, 8), 3);
