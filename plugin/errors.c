@@ -14,7 +14,8 @@ static const struct error_text error_texts[] = {
 			       "without \\u0000"},
 	[CHAT_ERR_BAD_ENVELOPE] = {"bad_envelope",
 				   "a message needs \"cmid\" (1-64 printable "
-				   "ASCII characters) and a string \"body\""},
+				   "ASCII characters), a string \"body\" and "
+				   "at most 10 file ids in \"attachments\""},
 	[CHAT_ERR_BAD_REQUEST] = {"bad_request",
 				  "a request needs \"id\" (1-64 printable "
 				  "ASCII characters) and a string \"op\""},
