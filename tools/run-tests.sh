@@ -10,8 +10,10 @@
 # run-tests.sh --total FILE prints the sum of such a file.
 set -u
 if [ "${1:-}" = "--total" ]; then
-	awk '{ p += $1; f += $2 } END {
-		printf "total: %d passed, %d failed\n", p, f; exit f > 0 }' "$2"
+	awk '{ p += $1; f += $2; s += $3 } END {
+		printf "total: %d passed, %d failed", p, f
+		if (s > 0) printf ", %d skipped", s
+		printf "\n"; exit f > 0 }' "$2"
 	exit $?
 fi
 label=$1
@@ -20,6 +22,7 @@ jobs=${CHAT_TEST_JOBS:-1}
 solo=" ${CHAT_TEST_SOLO:-} "
 passed=0
 failed=0
+skipped=0
 broken=""
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -35,7 +38,7 @@ run_one() {
 
 # Prints a finished program's output and adds up its counts.
 report() {
-	local name=$1 rc seconds p f
+	local name=$1 rc seconds p f s
 	read -r rc seconds < "$logs/$name.rc"
 	echo "=== $label: $name"
 	cat "$logs/$name.log"
@@ -44,8 +47,11 @@ report() {
 		tail -n 1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" |
 		tail -n 1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$logs/$name.log" |
+		tail -n 1)
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
+	skipped=$((skipped + ${s:-0}))
 	if { [ -z "$p" ] && [ -z "$f" ]; } ||
 		{ [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
 		# Crashed, or failed after cmocka reported (a sanitizer at exit):
@@ -80,8 +86,10 @@ done
 while [ "${#running[@]}" -gt 0 ]; do reap_one; done
 
 [ -n "$broken" ] && echo "$label: failing programs:$broken"
-echo "$label: $passed passed, $failed failed"
+summary="$label: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
 if [ -n "${CHAT_TEST_TALLY:-}" ]; then
-	echo "$passed $failed" >> "$CHAT_TEST_TALLY"
+	echo "$passed $failed $skipped" >> "$CHAT_TEST_TALLY"
 fi
 [ "$failed" -eq 0 ]
