@@ -3,20 +3,22 @@
 #include <stdio.h>
 #include <time.h>
 
-long long chat_now_ms(void)
+static long long ms_on(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long chat_now_ms(void)
+{
+	return ms_on(CLOCK_REALTIME);
 }
 
 long long chat_monotonic_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ms_on(CLOCK_MONOTONIC);
 }
 
 static int exec_or_report(sqlite3 *db, const char *sql, char *err,

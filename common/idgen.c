@@ -13,7 +13,7 @@ void chat_idgen_init(struct chat_idgen *g, int node_id)
 
 void chat_idgen_after(struct chat_idgen *g, uint64_t id)
 {
-	long long ms = (long long)(id >> (COUNTER_BITS + NODE_BITS));
+	long long ms = chat_idgen_time_ms(id) - CHAT_ID_EPOCH_MS;
 
 	if (ms > g->last_ms || (ms == g->last_ms && g->counter < COUNTER_MAX)) {
 		g->last_ms = ms;

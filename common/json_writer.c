@@ -128,7 +128,6 @@ void json_writer_close_array(struct json_writer *w)
 	w->fresh = false;
 }
 
-
 static void append_escape(struct json_writer *w, unsigned char c)
 {
 	char code[8];

@@ -1,12 +1,8 @@
 #include "broker.h"
 
-#include <string.h>
-#include <time.h>
+#include "db.h"
 
-static long long ms_of(const struct timespec *ts)
-{
-	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
-}
+#include <string.h>
 
 /* The plugin's clock: CLOCK_MONOTONIC, so that a step of the wall clock
  * cannot stretch a wait, a back-off, a cache or a rate limit. Times that
@@ -15,12 +11,10 @@ static long long ms_of(const struct timespec *ts)
  * fields are zero on mosquitto 2.0.11.) */
 static long long now_ms(struct chat_plugin *p)
 {
-	struct timespec mono, wall;
+	long long mono = chat_monotonic_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	clock_gettime(CLOCK_REALTIME, &wall);
-	p->wall_offset_ms = ms_of(&wall) - ms_of(&mono);
-	return ms_of(&mono);
+	p->wall_offset_ms = chat_now_ms() - mono;
+	return mono;
 }
 
 void chat_broker_log(enum chat_log_level level, const char *line)

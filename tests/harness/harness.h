@@ -212,8 +212,8 @@ int chat_server_spawn_broker(struct chat_server *srv);
 int chat_server_step_clock(struct chat_server *srv, long seconds);
 
 /* For a server with fake_wall_clock: adds libfaketime's environment to
- * env (NULL-terminated, envlen entries at most), its library after any
- * LD_PRELOAD already there. 0 on success. */
+ * env (NULL-terminated, envlen entries at most); refused (-1) when env
+ * already preloads something, as the sanitizer runs do. 0 on success. */
 int test_fake_clock_env(struct chat_server *srv, char *storage,
                         size_t storagelen, char *env[], size_t envlen);
 int chat_server_spawn_bridge(struct chat_server *srv);
